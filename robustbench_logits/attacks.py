@@ -1,0 +1,360 @@
+"""Attacks by name: adapters to torchattacks, the CW-margin PGD, and adaptive attacks on heads.
+
+Every attack the evaluation runs is described by an :class:`AttackSpec` (a name, a kind from
+:data:`ATTACKS`, its parameters, a category for the masking diagnostics, and which *view* of the
+model it is crafted on) and built into a ``torchattacks.Attack`` on demand, so a suite is plain
+data that can be written to the result JSON as provenance.
+
+Written by hand, because no library provides them:
+
+* :func:`cw_margin_loss` and :class:`MarginPGD`: torchattacks' ``PGD`` hard-codes cross-entropy
+  and its ``CW`` is the L2 optimisation attack, so "PGD on the CW loss with kappa = 50"
+  (LMA-AT sec. 5.2) has no library counterpart.
+* the model *views* used by adaptive attacks (:func:`model_view`): the pre-head logits, the head
+  replaced by tanh (Kanai et al. sec. 5.2), S-Tanh crafted with s = 1 (LCAT eq. 7).
+
+Everything else (FGSM, PGD, MIM, CW-L2, SPSA, Square, APGD, APGD-T, restarts) is torchattacks.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+import torch.nn as nn
+import torchattacks
+
+from robustbench_logits.errors import UserError
+
+__all__ = [
+    "ATTACKS",
+    "CATEGORIES",
+    "PRESETS",
+    "VIEWS",
+    "AttackSpec",
+    "MarginPGD",
+    "adaptive_attacks",
+    "cw_margin_loss",
+    "has_logit_head",
+    "model_view",
+    "preset",
+    "project_to_threat_model",
+]
+
+#: Categories the masking diagnostics compare (evaluate.py runs them in this order).
+CATEGORIES = ("autoattack", "white_box", "long", "single_step", "black_box", "transfer", "user", "adaptive")
+
+
+# --- the CW margin loss and PGD on it -------------------------------------------------------
+
+
+def cw_margin_loss(logits: torch.Tensor, labels: torch.Tensor, kappa: float = 50.0) -> torch.Tensor:
+    """Per-example CW loss to *maximise*: ``min(max_{i != y} z_i - z_y, kappa)``.
+
+    Carlini & Wagner (2017) objective f6, ``f(x') = max(z_y - max_{i != y} z_i, -kappa)``, which the
+    attacker minimises; we return ``-f`` so that PGD ascends it. LMA-AT (sec. 5.2) evaluates
+    "PGD optimized with CW loss, confidence level K = 50". Shape (N, C), (N) -> (N).
+    """
+    true_logit = logits.gather(1, labels[:, None]).squeeze(1)
+    others = logits.masked_fill(nn.functional.one_hot(labels, logits.shape[1]).bool(), float("-inf"))
+    return torch.clamp(others.amax(dim=1) - true_logit, max=kappa)
+
+
+class MarginPGD(torchattacks.Attack):
+    """L-inf PGD (Madry et al. 2018) ascending :func:`cw_margin_loss` — LMA-AT sec. 5.2's "CW" attack.
+
+    Hand-written because torchattacks' PGD fixes the loss to cross-entropy. Same update as
+    torchattacks.PGD: ``x <- clip_[0,1](Proj_eps(x + alpha * sign(grad)))``, uniform random start.
+    """
+
+    def __init__(self, model: nn.Module, eps: float = 8 / 255, alpha: float = 1 / 255, steps: int = 20,
+                 kappa: float = 50.0, random_start: bool = True) -> None:
+        super().__init__("MarginPGD", model)
+        self.eps, self.alpha, self.steps, self.kappa, self.random_start = eps, alpha, steps, kappa, random_start
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # noqa: D102 - torchattacks hook
+        images = images.clone().detach().to(self.device)
+        labels = labels.clone().detach().to(self.device)
+        adv = images.clone()
+        if self.random_start:
+            adv = torch.clamp(adv + torch.empty_like(adv).uniform_(-self.eps, self.eps), 0, 1)
+        for _ in range(self.steps):
+            adv.requires_grad_(True)
+            loss = cw_margin_loss(self.get_logits(adv), labels, self.kappa).sum()
+            grad = torch.autograd.grad(loss, adv)[0]
+            adv = adv.detach() + self.alpha * grad.sign()
+            adv = torch.clamp(images + torch.clamp(adv - images, -self.eps, self.eps), 0, 1).detach()
+        return adv
+
+
+# --- the registry: kind -> builder ------------------------------------------------------------
+
+
+def _linf_only(kind: str, norm: str) -> None:
+    if norm != "Linf":
+        raise UserError(f"attack {kind!r} is L-inf only; drop it from the suite or use threat_model='Linf'")
+
+
+def _pgd(model: nn.Module, eps: float, norm: str, steps: int = 40, alpha: float | None = None,
+         restarts: int = 1, random_start: bool = True) -> torchattacks.Attack:
+    alpha = 2.5 * eps / steps if alpha is None else alpha  # Madry et al.'s rule when not given
+    cls = torchattacks.PGD if norm == "Linf" else torchattacks.PGDL2
+    one = cls(model, eps=eps, alpha=alpha, steps=steps, random_start=random_start)
+    # Restarts: torchattacks' MultiAttack re-runs the attack on the examples still robust.
+    return one if restarts <= 1 else torchattacks.MultiAttack([one] * restarts)
+
+
+def _fgsm(model: nn.Module, eps: float, norm: str) -> torchattacks.Attack:
+    _linf_only("fgsm", norm)
+    return torchattacks.FGSM(model, eps=eps)
+
+
+def _mim(model: nn.Module, eps: float, norm: str, steps: int = 40, alpha: float | None = None,
+         decay: float = 1.0) -> torchattacks.Attack:
+    _linf_only("mim", norm)
+    return torchattacks.MIFGSM(model, eps=eps, alpha=eps / steps if alpha is None else alpha, steps=steps, decay=decay)
+
+
+def _cw_margin_pgd(model: nn.Module, eps: float, norm: str, steps: int = 20, alpha: float | None = None,
+                   kappa: float = 50.0, random_start: bool = True) -> torchattacks.Attack:
+    _linf_only("cw_margin_pgd", norm)
+    alpha = 2.5 * eps / steps if alpha is None else alpha
+    return MarginPGD(model, eps=eps, alpha=alpha, steps=steps, kappa=kappa, random_start=random_start)
+
+
+def _cw_l2(model: nn.Module, eps: float, norm: str, c: float = 1.0, kappa: float = 0.0, steps: int = 100,
+           lr: float = 0.01) -> torchattacks.Attack:
+    # CW-L2 minimises the perturbation with no budget; evaluate.py projects its output onto the
+    # threat model's eps-ball before scoring, so only in-budget successes count.
+    return torchattacks.CW(model, c=c, kappa=kappa, steps=steps, lr=lr)
+
+
+def _spsa(model: nn.Module, eps: float, norm: str, delta: float = 0.01, lr: float = 0.01, nb_iter: int = 20,
+          nb_sample: int = 128, max_batch_size: int = 64) -> torchattacks.Attack:
+    _linf_only("spsa", norm)
+    return torchattacks.SPSA(model, eps=eps, delta=delta, lr=lr, nb_iter=nb_iter, nb_sample=nb_sample,
+                             max_batch_size=max_batch_size)
+
+
+def _square(model: nn.Module, eps: float, norm: str, n_queries: int = 5000, n_restarts: int = 1,
+            p_init: float = 0.8, seed: int = 0) -> torchattacks.Attack:
+    return torchattacks.Square(model, norm=norm, eps=eps, n_queries=n_queries, n_restarts=n_restarts,
+                               p_init=p_init, loss="margin", seed=seed)
+
+
+def _apgd(model: nn.Module, eps: float, norm: str, steps: int = 100, n_restarts: int = 1, loss: str = "ce",
+          seed: int = 0) -> torchattacks.Attack:
+    return torchattacks.APGD(model, norm=norm, eps=eps, steps=steps, n_restarts=n_restarts, loss=loss, seed=seed)
+
+
+def _apgdt(model: nn.Module, eps: float, norm: str, steps: int = 100, n_restarts: int = 1, n_classes: int = 10,
+           seed: int = 0) -> torchattacks.Attack:
+    return torchattacks.APGDT(model, norm=norm, eps=eps, steps=steps, n_restarts=n_restarts, n_classes=n_classes,
+                              seed=seed)
+
+
+#: kind -> (builder(model, eps, norm, **params) -> torchattacks.Attack, default category)
+ATTACKS: dict[str, tuple[Callable[..., torchattacks.Attack], str]] = {
+    "fgsm": (_fgsm, "single_step"),
+    "pgd": (_pgd, "white_box"),
+    "mim": (_mim, "white_box"),
+    "cw_margin_pgd": (_cw_margin_pgd, "white_box"),
+    "cw_l2": (_cw_l2, "white_box"),
+    "apgd": (_apgd, "white_box"),
+    "apgd_t": (_apgdt, "white_box"),
+    "spsa": (_spsa, "black_box"),
+    "square": (_square, "black_box"),
+}
+
+
+# --- model views for adaptive attacks ---------------------------------------------------------
+
+
+def has_logit_head(model: nn.Module) -> bool:
+    """True if ``model`` is a LogitHeadModel-like wrapper (``head``, ``forward_logits``, ``with_head``)."""
+    return all(hasattr(model, name) for name in ("head", "forward_logits", "with_head"))
+
+
+class _PreHeadLogits(nn.Module):
+    """The model with its head stripped: ``x -> model.forward_logits(x)`` (the logits z)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.forward_logits(x)
+
+
+def _tanh_head_view(model: nn.Module) -> nn.Module:
+    """Kanai et al. sec. 5.2: craft on a copy whose bounded head is replaced by tanh."""
+    from robustbench_logits.heads import TanhHead
+
+    return model.with_head(TanhHead())
+
+
+def _stanh_s1_view(model: nn.Module) -> nn.Module:
+    """LCAT eq. 7 with s = 1 (the training-time form tanh(z)) on a copy of the model's S-Tanh head."""
+    head = copy.deepcopy(model.head)
+    head.s = 1.0
+    return model.with_head(head)
+
+
+#: view name -> function(model) -> nn.Module the attack is crafted on. Examples are always scored on
+#: the real model.
+VIEWS: dict[str, Callable[[nn.Module], nn.Module]] = {
+    "model": lambda model: model,
+    "prehead": _PreHeadLogits,
+    "tanh_head": _tanh_head_view,
+    "stanh_s1": _stanh_s1_view,
+}
+
+
+def model_view(model: nn.Module, view: str) -> nn.Module:
+    """The module an attack is crafted on: the model itself, or an adaptive view of its head."""
+    if view not in VIEWS:
+        raise UserError(f"unknown model view {view!r}: choose one of {', '.join(VIEWS)}")
+    if view != "model" and not has_logit_head(model):
+        raise UserError(f"view {view!r} needs a LogitHeadModel (a model with .head and .forward_logits)")
+    return VIEWS[view](model).eval()
+
+
+# --- the spec -----------------------------------------------------------------------------------
+
+
+@dataclass
+class AttackSpec:
+    """One attack in a suite: ``kind`` from :data:`ATTACKS` with ``params``, or a user's instance.
+
+    ``category`` drives the masking diagnostics; ``view`` says which module the attack is
+    crafted on (:data:`VIEWS`); ``surrogate`` (a module) makes it a transfer attack.
+    """
+
+    name: str
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+    category: str | None = None
+    view: str = "model"
+    surrogate: nn.Module | None = field(default=None, repr=False)
+    surrogate_name: str | None = None
+    instance: torchattacks.Attack | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.instance is None and self.kind not in ATTACKS:
+            raise UserError(f"unknown attack {self.kind!r}: choose one of {', '.join(ATTACKS)} or pass a torchattacks.Attack")
+        if self.category is None:
+            self.category = "transfer" if self.surrogate is not None else (
+                "user" if self.instance is not None else ATTACKS[self.kind][1])
+        if self.category not in CATEGORIES:
+            raise UserError(f"unknown category {self.category!r}: choose one of {', '.join(CATEGORIES)}")
+
+    @classmethod
+    def from_instance(cls, attack: torchattacks.Attack, name: str | None = None) -> "AttackSpec":
+        """Wrap any ``torchattacks.Attack``; it runs as built (on the model it was built with)."""
+        if not isinstance(attack, torchattacks.Attack):
+            raise UserError(f"extra attacks must be torchattacks.Attack instances, got {type(attack).__name__}")
+        params = {k: v for k, v in vars(attack).items()
+                  if isinstance(v, (int, float, str, bool)) and not k.startswith("_")}
+        return cls(name=name or attack.attack, kind=type(attack).__name__, params=params, instance=attack)
+
+    def build(self, model: nn.Module, eps: float, norm: str) -> torchattacks.Attack:
+        """The torchattacks attack, crafted on ``surrogate`` or on :func:`model_view` of ``model``."""
+        if self.instance is not None:
+            return self.instance
+        target = self.surrogate.eval() if self.surrogate is not None else model_view(model, self.view)
+        builder, _ = ATTACKS[self.kind]
+        try:
+            return builder(target, eps, norm, **self.params)
+        except TypeError as error:
+            raise UserError(f"bad parameters for attack {self.name!r} ({self.kind}): {error}") from None
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready provenance: name, kind, category, view, surrogate and parameters."""
+        return {"name": self.name, "kind": self.kind, "category": self.category, "view": self.view,
+                "surrogate": self.surrogate_name, "params": dict(self.params)}
+
+
+def adaptive_attacks(model: nn.Module, steps: int = 40, alpha: float | None = None) -> list[AttackSpec]:
+    """Adaptive attacks for a model carrying a bounded logit head (examples scored on the real model).
+
+    * ``prehead-pgd``: PGD-CE on the pre-head logits z, head stripped (a bounded head's derivative
+      can vanish, e.g. S-Tanh with s = 100, LCAT eq. 7).
+    * ``tanh-pgd``: PGD-CE with the head replaced by tanh (Kanai et al. sec. 5.2, Fig. 5); for an
+      S-Tanh head ``stanh-s1-pgd`` instead, S-Tanh crafted with s = 1, which is the same function.
+    * ``prehead-apgd-dlr``: APGD on the DLR loss of z (Croce & Hein 2020), invariant to the
+      logits' scale and shift, so large pre-head logits that saturate the softmax cannot mask it.
+    """
+    if not has_logit_head(model):
+        return []
+    from robustbench_logits.heads import ScaledTanh
+
+    pgd = {"steps": steps, "alpha": alpha}
+    specs = [AttackSpec("adaptive/prehead-pgd", "pgd", pgd, "adaptive", view="prehead")]
+    if isinstance(model.head, ScaledTanh):
+        specs.append(AttackSpec("adaptive/stanh-s1-pgd", "pgd", pgd, "adaptive", view="stanh_s1"))
+    else:
+        specs.append(AttackSpec("adaptive/tanh-pgd", "pgd", pgd, "adaptive", view="tanh_head"))
+    specs.append(AttackSpec("adaptive/prehead-apgd-dlr", "apgd", {"steps": 100, "loss": "dlr"}, "adaptive",
+                            view="prehead"))
+    return specs
+
+
+# --- presets: the papers' evaluation settings -----------------------------------------------------
+
+#: name -> (spec, the eps the paper used, source). Heavy settings live only here, never in defaults.
+PRESETS: dict[str, tuple[AttackSpec, float, str]] = {
+    "summers-pgd1000": (AttackSpec("pgd-1000", "pgd", {"steps": 1000, "alpha": 0.0078}), 0.03,
+                        "Summers & Dinneen sec. 5 / Table 6: CIFAR-10, eps .03, step .0078, 1000 steps"),
+    "summers-spsa": (AttackSpec("spsa-uesato", "spsa", {"delta": 0.01, "lr": 0.01, "nb_iter": 100, "nb_sample": 8192}),
+                     0.03, "Summers & Dinneen Table 6 defer to Uesato et al. 2018; our reading of its settings"),
+    "kanai-pgd-mnist": (AttackSpec("pgd-40", "pgd", {"steps": 40, "alpha": 0.01}), 0.3,
+                        "Kanai et al. sec. 5.1: MNIST, 40 iterations, step 0.01"),
+    "kanai-pgd-cifar10": (AttackSpec("pgd-100", "pgd", {"steps": 100, "alpha": 2 / 255}), 8 / 255,
+                          "Kanai et al. sec. 5.1: CIFAR-10, 100 iterations, step 2/255"),
+    "kanai-spsa-mnist": (AttackSpec("spsa-kanai", "spsa", {"delta": 0.01, "lr": 0.01, "nb_iter": 40, "nb_sample": 2048}),
+                         0.15, "Kanai et al. sec. 5.3 / Table 1: MNIST eps .15, delta .01, lr .01, 40 it, 2048"),
+    "kanai-spsa-cifar10": (AttackSpec("spsa-kanai", "spsa", {"delta": 0.01, "lr": 0.01, "nb_iter": 10, "nb_sample": 2048}),
+                           8 / 255, "Kanai et al. sec. 5.3 / Table 1: CIFAR-10 eps 8/255, 10 iterations"),
+    "kanai-square": (AttackSpec("square-5000", "square", {"n_queries": 5000}), 0.15,
+                     "Kanai et al. sec. 5.3: Square Attack, 5000 queries"),
+    "lma-pgd20": (AttackSpec("pgd-20", "pgd", {"steps": 20, "alpha": 1 / 255}), 8 / 255,
+                  "LMA-AT sec. 5.2: eps 8/255, step 1/255"),
+    "lma-pgd100": (AttackSpec("pgd-100", "pgd", {"steps": 100, "alpha": 1 / 255}), 8 / 255,
+                   "LMA-AT sec. 5.2: eps 8/255, step 1/255"),
+    "lma-cw": (AttackSpec("cw50-pgd-20", "cw_margin_pgd", {"steps": 20, "alpha": 1 / 255, "kappa": 50.0}), 8 / 255,
+               "LMA-AT sec. 5.2: PGD on the CW loss, K = 50 (20 steps: our reading, the paper gives none)"),
+    "lma-spsa": (AttackSpec("spsa-lma", "spsa", {"delta": 0.001, "lr": 0.01, "nb_iter": 20, "nb_sample": 100}),
+                 8 / 255, "LMA-AT sec. 5.2: delta .001, 100 samples, 20 iterations, lr .01"),
+    "pclc-spsa": (AttackSpec("spsa-pclc", "spsa", {"delta": 0.01, "lr": 0.01, "nb_iter": 20, "nb_sample": 128}),
+                  0.3, "Li et al. (PC-LC) black-box: lr .01, delta .01 (iterations/samples: our choice)"),
+}
+
+
+def preset(name: str) -> AttackSpec:
+    """A copy of a preset attack (:data:`PRESETS`); its eps is the suite's, see ``PRESETS[name][1]``."""
+    if name not in PRESETS:
+        raise UserError(f"unknown attack preset {name!r}: choose one of {', '.join(PRESETS)}")
+    return copy.deepcopy(PRESETS[name][0])
+
+
+# --- the threat model -------------------------------------------------------------------------------
+
+
+def project_to_threat_model(x_adv: torch.Tensor, x: torch.Tensor, eps: float, norm: str) -> torch.Tensor:
+    """Project ``x_adv`` onto ``{x' in [0,1]^d : ||x' - x||_norm <= eps}`` (L-inf exactly; L2 by
+    rescaling then clipping, which can only shrink the norm).
+
+    Applied to every attack's output before scoring, so an unbounded (CW-L2) or buggy attack
+    cannot count a success outside the threat model.
+    """
+    delta = x_adv - x
+    if norm == "Linf":
+        delta = delta.clamp(-eps, eps)
+    elif norm == "L2":
+        norms = delta.flatten(1).norm(dim=1).clamp_min(1e-12)
+        delta = delta * torch.clamp(eps / norms, max=1.0).view(-1, *([1] * (x.dim() - 1)))
+    else:
+        raise UserError(f"unknown threat model {norm!r}: use 'Linf' or 'L2'")
+    return (x + delta).clamp(0.0, 1.0)

@@ -1,0 +1,198 @@
+"""What a recipe is: one method, the settings its paper states per dataset and architecture,
+and a CPU preset.
+
+A :class:`Recipe` names the objective (``objectives.py``), the logit head (``heads.py``) and the
+method's hyperparameters; each :class:`Setup` records one paper setting (optimiser, schedule,
+epochs, batch size, weight decay, inner attack, noise, selection rule) with ``source`` saying
+where the numbers come from. Where a paper is silent we choose, and say so in ``notes``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from robustbench_logits.errors import UserError
+
+__all__ = ["InnerMax", "Setup", "Recipe", "RecipeError", "CPU_BUDGET"]
+
+
+class RecipeError(UserError):
+    """A recipe name, dataset/architecture pair or override is not available."""
+
+
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class InnerMax:
+    """The inner maximisation: L-inf PGD with a random start (Madry et al. 2018; LMA-AT eq. 2).
+
+    ``loss`` is what PGD ascends: ``"ce"`` (Madry, MART), ``"trades_kl"`` (TRADES:
+    KL(p(x) || p(x'))) or ``"ce_margin"`` (LMA-AT eq. 2 with g' = CE + L'_i of eq. 12).
+    ``start`` is ``"uniform"`` (U(-eps, eps), Madry) or ``"normal"`` (x + 0.001 N(0, I), the
+    TRADES code and LMA-AT Algorithm 1).
+    """
+
+    eps: float
+    step_size: float
+    steps: int
+    loss: str = "ce"
+    start: str = "uniform"
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One training setting, as a paper states it for one dataset and architecture.
+
+    ``batch_size`` is the global batch (split across DDP ranks). ``lr_milestones`` are epochs
+    after which the learning rate is multiplied by ``lr_decay``; ``warmup_epochs`` ramps it
+    linearly per step from 0 to ``lr``. ``noise`` is the uniform-noise intensity of LCAT's NOI
+    (the perturbed input when there is no ``attack``). ``selection`` is ``"best_clean"`` (keep
+    the epoch with the best clean accuracy, Kanai et al. App. B) or ``"last"``.
+    """
+
+    dataset: str
+    arch: str
+    source: str
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    epochs: int = 100
+    batch_size: int = 128
+    lr_milestones: tuple[int, ...] = ()
+    lr_decay: float = 0.1
+    warmup_epochs: int = 0
+    attack: InnerMax | None = None
+    noise: float | None = None
+    mixup: str | None = None
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    selection: str = "last"
+    notes: tuple[str, ...] = ()
+    budget: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hyperparameters", _frozen(self.hyperparameters))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view (for metadata and ``rbl train --list``)."""
+        out = dataclasses.asdict(self)
+        out["hyperparameters"] = dict(self.hyperparameters)
+        out["lr_milestones"] = list(self.lr_milestones)
+        out["notes"] = list(self.notes)
+        return out
+
+
+# The CPU preset, sized for a 2-core laptop CPU; docs/training.md has the measured times.
+CPU_BUDGET = (
+    "1 epoch (2 for recipes with a warm-up phase), constant learning rate, inner PGD capped at "
+    "10 steps; on 2 CPU cores with cnn2c2f on full MNIST: about 1 min without an inner attack, "
+    "about 11x that with PGD-10"
+)
+
+_CPU_MAX_PGD_STEPS = 10
+
+
+def cpu_preset(setup: Setup, hyperparameters: Mapping[str, Any]) -> Setup:
+    """Shrink a paper setup to the CPU budget: same method and hyperparameters, less compute.
+
+    One epoch (or one per phase for recipes with a CE warm-up), no lr decay or warm-up, PGD
+    capped at 10 steps with Madry's step rule 2.5 * eps / steps.
+    """
+    attack = setup.attack
+    if attack is not None and attack.steps > _CPU_MAX_PGD_STEPS:
+        attack = dataclasses.replace(
+            attack, steps=_CPU_MAX_PGD_STEPS, step_size=2.5 * attack.eps / _CPU_MAX_PGD_STEPS
+        )
+    phase_hp: dict[str, Any] = {}
+    epochs = 1
+    if "ce_warmup_epochs" in hyperparameters:
+        phase_hp["ce_warmup_epochs"] = 1
+        epochs = 2
+    return dataclasses.replace(
+        setup,
+        epochs=epochs,
+        lr_milestones=(),
+        warmup_epochs=0,
+        attack=attack,
+        hyperparameters={**setup.hyperparameters, **phase_hp},
+        source=f"cpu preset of: {setup.source}",
+        budget=CPU_BUDGET,
+    )
+
+
+# Datasets close enough that a setting of one is the natural stand-in for the other.
+_DATASET_FAMILY = {"fashion_mnist": "mnist", "mnist": "fashion_mnist", "cifar100": "cifar10", "cifar10": "cifar100"}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One method: objective, head, hyperparameters, and its paper settings.
+
+    ``hyperparameters`` are the objective's keyword arguments; a setup may override some of
+    them (e.g. ALP's pairing weight is 0.5 on CIFAR-10, 5.0 on CIFAR-100).
+    """
+
+    name: str
+    title: str
+    paper: str
+    objective: str
+    setups: tuple[Setup, ...]
+    head: str | None = None
+    head_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    checkpoint: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "head_kwargs", _frozen(self.head_kwargs))
+        object.__setattr__(self, "hyperparameters", _frozen(self.hyperparameters))
+
+    def setup(self, dataset: str, arch: str, preset: str | None = None) -> Setup:
+        """The setting for ``dataset``/``arch``, with the recipe's hyperparameters merged in.
+
+        Exact match first; else the paper's setting for the same dataset (another architecture),
+        else for the sibling dataset (MNIST <-> Fashion-MNIST, CIFAR-10 <-> CIFAR-100); the
+        fallback is recorded in ``notes``. ``preset="cpu"`` shrinks it to the CPU budget.
+        """
+        chosen = self._match(dataset, arch)
+        hp = {**self.hyperparameters, **chosen.hyperparameters}
+        notes = chosen.notes
+        if (chosen.dataset, chosen.arch) != (dataset, arch):
+            notes = notes + (f"no paper setting for {dataset}/{arch}: using the {chosen.dataset}/{chosen.arch} one",)
+        resolved = dataclasses.replace(chosen, dataset=dataset, arch=arch, hyperparameters=hp, notes=notes)
+        if preset is None:
+            return resolved
+        if preset != "cpu":
+            raise RecipeError(f"unknown preset {preset!r}: the only preset is 'cpu' (or none for the paper settings)")
+        return cpu_preset(resolved, hp)
+
+    def _match(self, dataset: str, arch: str) -> Setup:
+        for candidates in (
+            [s for s in self.setups if (s.dataset, s.arch) == (dataset, arch)],
+            [s for s in self.setups if s.dataset == dataset],
+            [s for s in self.setups if s.dataset == _DATASET_FAMILY.get(dataset) and s.arch == arch],
+            [s for s in self.setups if s.dataset == _DATASET_FAMILY.get(dataset)],
+        ):
+            if candidates:
+                return candidates[0]
+        have = ", ".join(f"{s.dataset}/{s.arch}" for s in self.setups)
+        raise RecipeError(f"recipe {self.name!r} has no setting for dataset {dataset!r}: it has {have}")
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready summary: name, paper, objective, head, hyperparameters, settings."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "paper": self.paper,
+            "objective": self.objective,
+            "head": self.head,
+            "head_kwargs": dict(self.head_kwargs),
+            "hyperparameters": dict(self.hyperparameters),
+            "checkpoint": self.checkpoint,
+            "setups": [s.to_dict() for s in self.setups],
+        }
