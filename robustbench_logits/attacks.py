@@ -2,7 +2,7 @@
 
 Every attack the evaluation runs is described by an :class:`AttackSpec` (a name, a kind from
 :data:`ATTACKS`, its parameters, a category for the masking diagnostics, and which *view* of the
-model it is crafted on) and built into a ``torchattacks.Attack`` on demand, so a suite is plain
+model it is crafted on) and built into a ``Attack`` on demand, so a suite is plain
 data that can be written to the result JSON as provenance.
 
 Written by hand, because no library provides them:
@@ -25,6 +25,7 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 import torchattacks
+from torchattacks.attack import Attack
 
 from robustbench_logits.errors import UserError
 
@@ -62,7 +63,7 @@ def cw_margin_loss(logits: torch.Tensor, labels: torch.Tensor, kappa: float = 50
     return torch.clamp(others.amax(dim=1) - true_logit, max=kappa)
 
 
-class MarginPGD(torchattacks.Attack):
+class MarginPGD(Attack):
     """L-inf PGD (Madry et al. 2018) ascending :func:`cw_margin_loss` — LMA-AT sec. 5.2's "CW" attack.
 
     Hand-written because torchattacks' PGD fixes the loss to cross-entropy. Same update as
@@ -98,7 +99,7 @@ def _linf_only(kind: str, norm: str) -> None:
 
 
 def _pgd(model: nn.Module, eps: float, norm: str, steps: int = 40, alpha: float | None = None,
-         restarts: int = 1, random_start: bool = True) -> torchattacks.Attack:
+         restarts: int = 1, random_start: bool = True) -> Attack:
     alpha = 2.5 * eps / steps if alpha is None else alpha  # Madry et al.'s rule when not given
     cls = torchattacks.PGD if norm == "Linf" else torchattacks.PGDL2
     one = cls(model, eps=eps, alpha=alpha, steps=steps, random_start=random_start)
@@ -106,57 +107,57 @@ def _pgd(model: nn.Module, eps: float, norm: str, steps: int = 40, alpha: float 
     return one if restarts <= 1 else torchattacks.MultiAttack([one] * restarts)
 
 
-def _fgsm(model: nn.Module, eps: float, norm: str) -> torchattacks.Attack:
+def _fgsm(model: nn.Module, eps: float, norm: str) -> Attack:
     _linf_only("fgsm", norm)
     return torchattacks.FGSM(model, eps=eps)
 
 
 def _mim(model: nn.Module, eps: float, norm: str, steps: int = 40, alpha: float | None = None,
-         decay: float = 1.0) -> torchattacks.Attack:
+         decay: float = 1.0) -> Attack:
     _linf_only("mim", norm)
     return torchattacks.MIFGSM(model, eps=eps, alpha=eps / steps if alpha is None else alpha, steps=steps, decay=decay)
 
 
 def _cw_margin_pgd(model: nn.Module, eps: float, norm: str, steps: int = 20, alpha: float | None = None,
-                   kappa: float = 50.0, random_start: bool = True) -> torchattacks.Attack:
+                   kappa: float = 50.0, random_start: bool = True) -> Attack:
     _linf_only("cw_margin_pgd", norm)
     alpha = 2.5 * eps / steps if alpha is None else alpha
     return MarginPGD(model, eps=eps, alpha=alpha, steps=steps, kappa=kappa, random_start=random_start)
 
 
 def _cw_l2(model: nn.Module, eps: float, norm: str, c: float = 1.0, kappa: float = 0.0, steps: int = 100,
-           lr: float = 0.01) -> torchattacks.Attack:
+           lr: float = 0.01) -> Attack:
     # CW-L2 minimises the perturbation with no budget; evaluate.py projects its output onto the
     # threat model's eps-ball before scoring, so only in-budget successes count.
     return torchattacks.CW(model, c=c, kappa=kappa, steps=steps, lr=lr)
 
 
 def _spsa(model: nn.Module, eps: float, norm: str, delta: float = 0.01, lr: float = 0.01, nb_iter: int = 20,
-          nb_sample: int = 128, max_batch_size: int = 64) -> torchattacks.Attack:
+          nb_sample: int = 128, max_batch_size: int = 64) -> Attack:
     _linf_only("spsa", norm)
     return torchattacks.SPSA(model, eps=eps, delta=delta, lr=lr, nb_iter=nb_iter, nb_sample=nb_sample,
                              max_batch_size=max_batch_size)
 
 
 def _square(model: nn.Module, eps: float, norm: str, n_queries: int = 5000, n_restarts: int = 1,
-            p_init: float = 0.8, seed: int = 0) -> torchattacks.Attack:
+            p_init: float = 0.8, seed: int = 0) -> Attack:
     return torchattacks.Square(model, norm=norm, eps=eps, n_queries=n_queries, n_restarts=n_restarts,
                                p_init=p_init, loss="margin", seed=seed)
 
 
 def _apgd(model: nn.Module, eps: float, norm: str, steps: int = 100, n_restarts: int = 1, loss: str = "ce",
-          seed: int = 0) -> torchattacks.Attack:
+          seed: int = 0) -> Attack:
     return torchattacks.APGD(model, norm=norm, eps=eps, steps=steps, n_restarts=n_restarts, loss=loss, seed=seed)
 
 
 def _apgdt(model: nn.Module, eps: float, norm: str, steps: int = 100, n_restarts: int = 1, n_classes: int = 10,
-           seed: int = 0) -> torchattacks.Attack:
+           seed: int = 0) -> Attack:
     return torchattacks.APGDT(model, norm=norm, eps=eps, steps=steps, n_restarts=n_restarts, n_classes=n_classes,
                               seed=seed)
 
 
-#: kind -> (builder(model, eps, norm, **params) -> torchattacks.Attack, default category)
-ATTACKS: dict[str, tuple[Callable[..., torchattacks.Attack], str]] = {
+#: kind -> (builder(model, eps, norm, **params) -> Attack, default category)
+ATTACKS: dict[str, tuple[Callable[..., Attack], str]] = {
     "fgsm": (_fgsm, "single_step"),
     "pgd": (_pgd, "white_box"),
     "mim": (_mim, "white_box"),
@@ -192,7 +193,10 @@ def _tanh_head_view(model: nn.Module) -> nn.Module:
     """Kanai et al. sec. 5.2: craft on a copy whose bounded head is replaced by tanh."""
     from robustbench_logits.heads import TanhHead
 
-    return model.with_head(TanhHead())
+    # The paper does not say whether BLF's gamma carries over; we keep the head's scale
+    # (gamma * tanh(z) for gamma * g(z)), so the replaced head has the same range.
+    gamma = getattr(model.head, "gamma", 1.0)
+    return model.with_head(TanhHead(gamma=float(gamma)))
 
 
 def _stanh_s1_view(model: nn.Module) -> nn.Module:
@@ -239,11 +243,11 @@ class AttackSpec:
     view: str = "model"
     surrogate: nn.Module | None = field(default=None, repr=False)
     surrogate_name: str | None = None
-    instance: torchattacks.Attack | None = field(default=None, repr=False)
+    instance: Attack | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.instance is None and self.kind not in ATTACKS:
-            raise UserError(f"unknown attack {self.kind!r}: choose one of {', '.join(ATTACKS)} or pass a torchattacks.Attack")
+            raise UserError(f"unknown attack {self.kind!r}: choose one of {', '.join(ATTACKS)} or pass a Attack")
         if self.category is None:
             self.category = "transfer" if self.surrogate is not None else (
                 "user" if self.instance is not None else ATTACKS[self.kind][1])
@@ -251,15 +255,15 @@ class AttackSpec:
             raise UserError(f"unknown category {self.category!r}: choose one of {', '.join(CATEGORIES)}")
 
     @classmethod
-    def from_instance(cls, attack: torchattacks.Attack, name: str | None = None) -> "AttackSpec":
-        """Wrap any ``torchattacks.Attack``; it runs as built (on the model it was built with)."""
-        if not isinstance(attack, torchattacks.Attack):
-            raise UserError(f"extra attacks must be torchattacks.Attack instances, got {type(attack).__name__}")
+    def from_instance(cls, attack: Attack, name: str | None = None) -> "AttackSpec":
+        """Wrap any ``Attack``; it runs as built (on the model it was built with)."""
+        if not isinstance(attack, Attack):
+            raise UserError(f"extra attacks must be Attack instances, got {type(attack).__name__}")
         params = {k: v for k, v in vars(attack).items()
                   if isinstance(v, (int, float, str, bool)) and not k.startswith("_")}
         return cls(name=name or attack.attack, kind=type(attack).__name__, params=params, instance=attack)
 
-    def build(self, model: nn.Module, eps: float, norm: str) -> torchattacks.Attack:
+    def build(self, model: nn.Module, eps: float, norm: str) -> Attack:
         """The torchattacks attack, crafted on ``surrogate`` or on :func:`model_view` of ``model``."""
         if self.instance is not None:
             return self.instance

@@ -56,10 +56,66 @@ def train_command(ctx: typer.Context) -> None:
 # --- eval (issue: evaluation) ----------------------------------------------------------
 
 
-@app.command("eval", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def eval_command(ctx: typer.Context) -> None:
-    """Evaluate a model: RobustBench's AutoAttack protocol, torchattacks suite, adaptive attacks, flags."""
-    _not_yet("eval", "evaluation")
+@app.command("eval")
+def eval_command(
+    model: str = typer.Argument(..., help="A zoo name, a timm name (with --weights), or path/to/model.py."),
+    suite: str = typer.Option("standard", help="standard (AutoAttack, as RobustBench) or full (+ torchattacks suite)."),
+    dataset: str = typer.Option("mnist", help="mnist, fashion_mnist, cifar10 or cifar100."),
+    eps: Optional[float] = typer.Option(None, help="Perturbation budget (default: the dataset's usual one)."),
+    n: int = typer.Option(1000, "--n", "-n", "--n-examples", help="Evaluate the first N test examples (under torchrun: -n or --n-examples)."),
+    threat_model: str = typer.Option("Linf", help="Linf or L2."),
+    weights: Optional[Path] = typer.Option(None, help="Weights (.safetensors, or a weights-only torch file)."),
+    surrogate: Optional[str] = typer.Option(None, help="Zoo name or .py file of a surrogate for transfer attacks."),
+    out: Optional[Path] = typer.Option(None, help="Result JSON path (default: eval-<model>-<dataset>-<suite>.json)."),
+    sweep: Optional[str] = typer.Option(None, help="Comma-separated eps values: also write accuracy-vs-eps PNG."),
+    batch_size: int = typer.Option(250, help="Examples per chunk (the unit of sharding and seeding)."),
+    seed: int = typer.Option(0, help="Base seed of every attack."),
+    device: Optional[str] = typer.Option(None, help="cpu, cuda, cuda:1 ... (default: where the model is)."),
+    data_dir: Optional[Path] = typer.Option(None, help="Dataset dir (default $RBL_DATA or the cache)."),
+    progress: bool = typer.Option(True, help="Show progress bars."),
+) -> None:
+    """Evaluate a model: RobustBench's AutoAttack protocol, torchattacks suite, adaptive attacks, flags.
+
+    Under `torchrun --nproc_per_node=N -m robustbench_logits.cli eval ...` the examples are
+    sharded across ranks; rank 0 writes the one gathered result.
+    """
+    import json
+    import os
+
+    from robustbench_logits.evaluate import benchmark, eps_sweep, load_model_for_eval
+
+    network, name, sha256 = load_model_for_eval(model, dataset, weights)
+    surrogate_model = load_model_for_eval(surrogate, dataset)[0] if surrogate and surrogate.endswith(".py") else surrogate
+    result = benchmark(network, dataset=dataset, threat_model=threat_model, eps=eps, n_examples=n, suite=suite,
+                       surrogate=surrogate_model, device=device, batch_size=batch_size, seed=seed, data_dir=data_dir,
+                       model_name=name, weights_sha256=sha256, progress=progress)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    out = out or Path(f"eval-{name}-{dataset}-{suite}.json")
+    result.to_json(out)
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{name} on {dataset} ({threat_model}, eps={result.eps:g}, n={result.n_examples}, {suite})")
+    table.add_column("attack")
+    table.add_column("accuracy", justify="right")
+    for row, value in result.table():
+        table.add_row(row, value)
+    console = Console()
+    console.print(table)
+    if result.unreliable:
+        console.print(f"* {result.footnote}")
+    if sweep:
+        try:
+            eps_values = [float(v) for v in sweep.split(",")]
+        except ValueError:
+            raise UserError(f"--sweep must be comma-separated numbers, got {sweep!r}") from None
+        curve = eps_sweep(network, dataset, eps_values, n_examples=n, threat_model=threat_model, device=device,
+                          batch_size=batch_size, seed=seed, data_dir=data_dir, model_name=name)
+        png = curve.plot(out.with_suffix(".png"))
+        out.with_suffix(".sweep.json").write_text(json.dumps(curve.to_dict(), indent=2) + "\n")
+        console.print(f"eps sweep: {png}")
+    console.print(f"result: {out}")
 
 
 # --- zoo, leaderboard, submit, compare -------------------------------------------------

@@ -243,7 +243,7 @@ class SingleWaveHead(_ScaledHead):
 
 
 class ScaledTanh(LogitHead):
-    """S-Tanh (LCAT eq. 7): tanh(z) while training, tanh(s * z) in eval mode; s = 100 in LCAT.
+    """S-Tanh (LCAT eq. 7): tanh(z) while training, tanh(s * z) in eval mode; s = 100 (LCAT sec. 4.1).
 
     Follows ``self.training``, so ``model.eval()`` switches it to the steep test-time form.
     """

@@ -206,8 +206,15 @@ def logit_squeezing(logits: Tensor, weight: float) -> Tensor:
     return 0.5 * weight * _squared_norm(logits).mean()
 
 
+def _rng_device(generator: torch.Generator | None, data_device: torch.device) -> torch.device:
+    # A seeded generator draws on its own device (results then move to the data's device);
+    # without one, draw directly where the data is.
+    return generator.device if generator is not None else data_device
+
+
 def _seed_from(generator: torch.Generator | None) -> int:
-    return int(torch.randint(0, 2**62, (1,), generator=generator).item())
+    device = _rng_device(generator, torch.device("cpu"))
+    return int(torch.randint(0, 2**62, (1,), generator=generator, device=device))
 
 
 def mixup_batch(
@@ -224,7 +231,8 @@ def mixup_batch(
     # torch has no generator-aware Beta sampler: draw a seed from the (seedable) torch
     # generator and sample Beta with numpy, so runs stay reproducible from one torch seed.
     lam = float(np.random.default_rng(_seed_from(generator)).beta(alpha, alpha))
-    perm = torch.randperm(x.shape[0], generator=generator).to(x.device)
+    perm = torch.randperm(x.shape[0], generator=generator, device=_rng_device(generator, x.device))
+    perm = perm.to(x.device)
     return lam * x + (1.0 - lam) * x[perm], (y, y[perm], lam)
 
 
@@ -244,17 +252,17 @@ def vh_mixup_batch(
     if x.dim() != 4:
         raise UserError(f"vh_mixup_batch expects NCHW images, got shape {tuple(x.shape)}")
     n, _, height, width = x.shape
-    perm = torch.randperm(n, generator=generator).to(x.device)
-    rows_from_a = torch.randint(0, height, (n,), generator=generator).to(x.device)
-    cols_from_a = torch.randint(0, width, (n,), generator=generator).to(x.device)
-    mix = torch.rand(n, generator=generator).to(device=x.device, dtype=x.dtype)
+    rng_device = _rng_device(generator, x.device)
+    perm = torch.randperm(n, generator=generator, device=rng_device).to(x.device)
+    rows_from_a = torch.randint(0, height, (n,), generator=generator, device=rng_device)
+    cols_from_a = torch.randint(0, width, (n,), generator=generator, device=rng_device)
+    rows_from_a, cols_from_a = rows_from_a.to(x.device), cols_from_a.to(x.device)
+    mix = torch.rand(n, generator=generator, device=rng_device).to(x.device, x.dtype)
     partner = x[perm]
-    row_mask = torch.arange(height, device=x.device).view(1, 1, height, 1) < rows_from_a.view(
-        n, 1, 1, 1
-    )
-    col_mask = torch.arange(width, device=x.device).view(1, 1, 1, width) < cols_from_a.view(
-        n, 1, 1, 1
-    )
+    row_index = torch.arange(height, device=x.device).view(1, 1, height, 1)
+    col_index = torch.arange(width, device=x.device).view(1, 1, 1, width)
+    row_mask = row_index < rows_from_a.view(n, 1, 1, 1)
+    col_mask = col_index < cols_from_a.view(n, 1, 1, 1)
     vertical = torch.where(row_mask, x, partner)
     horizontal = torch.where(col_mask, x, partner)
     m = mix.view(n, 1, 1, 1)
@@ -297,9 +305,8 @@ def alp_loss(
     _check_pair(logits_nat, logits_adv, "alp_loss")
     _require(0.0 <= clean_weight <= 1.0, f"clean_weight must be in [0, 1], got {clean_weight}")
     _require_non_negative(pairing_weight, "ALP pairing_weight")
-    training_loss = clean_weight * cross_entropy(logits_nat, y) + (
-        1.0 - clean_weight
-    ) * cross_entropy(logits_adv, y)
+    clean_loss = cross_entropy(logits_nat, y)
+    training_loss = clean_weight * clean_loss + (1.0 - clean_weight) * cross_entropy(logits_adv, y)
     return training_loss + pairing_weight * _squared_norm(logits_nat - logits_adv).mean()
 
 
@@ -344,7 +351,7 @@ def lrm_loss(
 
 
 def focal_loss(logits: Tensor, y: Tensor, gamma: float = 2.0) -> Tensor:
-    """Focal loss -(1 - p_y)^gamma log p_y (Lin et al. 2017), batch mean; the "focal" of [LCAT] eq. 6.
+    """Focal loss -(1 - p_y)^gamma log p_y (Lin et al. 2017), batch mean: "focal" in [LCAT] eq. 6.
 
     [LCAT] gives no gamma; 2 is Lin et al.'s default. gamma = 0 is cross-entropy.
     """
@@ -363,7 +370,8 @@ def uniform_noise(
     transform rather than a loss; it lives here beside :func:`laa_loss`, its only user.
     """
     _require_non_negative(intensity, "noise intensity")
-    noise = torch.rand(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+    rng_device = _rng_device(generator, x.device)
+    noise = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=rng_device).to(x.device)
     return (x + (2.0 * noise - 1.0) * intensity).clamp(0.0, 1.0)
 
 
@@ -472,7 +480,8 @@ def boosted_cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
     """
     _check_logits(logits, y)
     false_class = _most_probable_false_class(logits, y)
-    without_false = logits.masked_fill(F.one_hot(false_class, logits.shape[1]).bool(), float("-inf"))
+    false_mask = F.one_hot(false_class, logits.shape[1]).bool()
+    without_false = logits.masked_fill(false_mask, float("-inf"))
     log_one_minus_p_false = torch.logsumexp(without_false, dim=1) - torch.logsumexp(logits, dim=1)
     return cross_entropy(logits, y) - log_one_minus_p_false.mean()
 
@@ -545,7 +554,9 @@ class LogitMovingAverage(nn.Module):
         setattr(self, name, updated)
         return average
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:  # noqa: ANN001
+    def _load_from_state_dict(
+        self, state_dict: dict[str, Tensor], prefix: str, *args: object, **kwargs: object
+    ) -> None:
         # The state's shape depends on the batch size seen so far; resize before loading.
         for name in ("natural", "adversarial"):
             saved = state_dict.get(prefix + name)
@@ -600,7 +611,10 @@ def lma_trades_loss(
     mhuber_weight: float = 86.0,
     mhuber_alpha: float = 5.345,
 ) -> Tensor:
-    """TRADES+Ours, [LMA] eq. 16 / Table 1: L'_i + CE(x) + (1/lambda) KL(p(x)||p(x')) + beta mHuber."""
+    """TRADES+Ours, [LMA] eq. 16 / Table 1.
+
+    L'_i + CE(x) + (1/lambda) KL(p(x)||p(x')) + beta mHuber(EMA', EMA, alpha).
+    """
     return trades_loss(logits_nat, logits_adv, y, kl_weight) + _lma_terms(
         logits_adv, y, ema_nat, ema_adv, margin, mhuber_weight, mhuber_alpha
     )
@@ -685,11 +699,11 @@ def trades_attack_loss(logits_adv: Tensor, logits_nat: Tensor) -> Tensor:
 def mart_loss(
     logits_nat: Tensor, logits_adv: Tensor, y: Tensor, kl_weight: float = 5.0
 ) -> Tensor:
-    """MART [MART], [LCAT] eq. 3 / [LMA] Table 1: BCE(p(x'), y) + lambda KL(p(x)||p(x')) (1 - p_y(x)).
+    """MART [MART], [LMA] Table 1: BCE(p(x'), y) + lambda KL(p(x)||p(x')) (1 - p_y(x)).
 
-    BCE is :func:`boosted_cross_entropy` (the max non-true class); KL summed over classes,
-    weighted per example, batch mean; lambda = ``kl_weight`` = 5 as [LMA] sec. 5.1 states.
-    Its attack loss is plain cross-entropy.
+    BCE is :func:`boosted_cross_entropy` (the max non-true class), as MART defines it;
+    [LCAT] eq. 3 abbreviates it to CE. KL summed over classes, weighted per example, batch
+    mean; lambda = ``kl_weight`` = 5 as [LMA] sec. 5.1 states. Attack loss: cross-entropy.
     """
     _check_pair(logits_nat, logits_adv, "mart_loss")
     _require_non_negative(kl_weight, "MART kl_weight (lambda)")

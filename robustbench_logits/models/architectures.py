@@ -20,16 +20,18 @@ from torch import nn
 
 from robustbench_logits.errors import ModelError
 
-__all__ = [
-    "ConvClassifier",
+__all__ = ["ARCHITECTURES", "ConvClassifier"]  # timm's register_model appends each model name
+
+ARCHITECTURES: tuple[str, ...] = (
+    "lenet5",
     "cnn2c2f",
     "cnn4c3f",
-    "lenet5",
     "resnet18_cifar",
-    "resnet_small",
-    "vgg13_cifar",
     "wide_resnet34_10",
-]
+    "vgg13_cifar",
+    "resnet_small",
+)
+"""The timm names this module registers."""
 
 ImageSize = int | tuple[int, int]
 
@@ -94,8 +96,8 @@ class ConvClassifier(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
-def _feature_shape(features: nn.Module, in_chans: int, img_size: tuple[int, int], arch: str) -> torch.Size:
-    """Shape (C, H, W) of ``features`` on one input, so flatten sizes follow the input size."""
+def _flat_size(features: nn.Module, in_chans: int, img_size: tuple[int, int], arch: str) -> int:
+    """Number of features ``features`` outputs for one input, so flatten layers follow the input size."""
     try:
         with torch.no_grad():
             shape = features(torch.zeros(1, in_chans, *img_size)).shape[1:]
@@ -103,7 +105,7 @@ def _feature_shape(features: nn.Module, in_chans: int, img_size: tuple[int, int]
         shape = None
     if shape is None or min(shape) < 1:
         raise ModelError(f"{arch} cannot take {img_size[0]}x{img_size[1]} inputs: too small; use a larger img_size")
-    return shape
+    return shape.numel()
 
 
 def _cnn2c2f(num_classes: int, in_chans: int, img_size: ImageSize) -> ConvClassifier:
@@ -119,7 +121,7 @@ def _cnn2c2f(num_classes: int, in_chans: int, img_size: ImageSize) -> ConvClassi
         nn.MaxPool2d(2),
         nn.ReLU(),
     )
-    flat = _feature_shape(features, in_chans, img_size, "cnn2c2f").numel()  # 320 at 28x28
+    flat = _flat_size(features, in_chans, img_size, "cnn2c2f")  # 320 at 28x28
     pre_logits = nn.Sequential(nn.Flatten(), nn.Linear(flat, 50), nn.ReLU(), nn.Dropout(0.5))
     return ConvClassifier(features, pre_logits, 50, num_classes, fixed_img_size=img_size)
 
@@ -142,7 +144,7 @@ def _cnn4c3f(num_classes: int, in_chans: int, img_size: ImageSize) -> ConvClassi
         nn.ReLU(),
         nn.MaxPool2d(2),
     )
-    flat = _feature_shape(features, in_chans, img_size, "cnn4c3f").numel()  # 1024 at 28x28
+    flat = _flat_size(features, in_chans, img_size, "cnn4c3f")  # 1024 at 28x28
     pre_logits = nn.Sequential(
         nn.Flatten(),
         nn.Linear(flat, 200),
@@ -170,7 +172,7 @@ def _lenet5(num_classes: int, in_chans: int, img_size: ImageSize) -> ConvClassif
         nn.ReLU(),
         nn.MaxPool2d(2),
     )
-    flat = _feature_shape(features, in_chans, img_size, "lenet5").numel()  # 400 at 28x28
+    flat = _flat_size(features, in_chans, img_size, "lenet5")  # 400 at 28x28
     pre_logits = nn.Sequential(
         nn.Flatten(), nn.Linear(flat, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU()
     )
@@ -180,7 +182,7 @@ def _lenet5(num_classes: int, in_chans: int, img_size: ImageSize) -> ConvClassif
 _VGG13_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
 
 
-def _vgg13_cifar(num_classes: int, in_chans: int, img_size: ImageSize) -> ConvClassifier:
+def _vgg13_cifar(num_classes: int, in_chans: int, img_size: ImageSize = 32) -> ConvClassifier:
     # Li et al. use "VGG-13" on 32x32 colour images without details. We take the CIFAR variant of
     # kuangliu/pytorch-cifar (the reference Kanai et al. cite for CIFAR nets): 3x3 convs with
     # batch norm and ReLU in VGG's configuration B, five 2x2 max-pools, one fc 512xC. Global
@@ -193,8 +195,9 @@ def _vgg13_cifar(num_classes: int, in_chans: int, img_size: ImageSize) -> ConvCl
         else:
             layers += [nn.Conv2d(channels, item, kernel_size=3, padding=1), nn.BatchNorm2d(item), nn.ReLU()]
             channels = item
+    if min(_pair(img_size)) < 32:  # five 2x2 max-pools must leave at least one pixel
+        raise ModelError(f"vgg13_cifar needs inputs of at least 32x32, got img_size={img_size}; use 32 or more")
     features = nn.Sequential(*layers)
-    _feature_shape(features, in_chans, _pair(img_size), "vgg13_cifar")
     pre_logits = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
     return ConvClassifier(features, pre_logits, channels, num_classes)
 
@@ -226,11 +229,13 @@ class _WideBasicBlock(nn.Module):
         return skip + out
 
 
-def _wide_resnet(depth: int, widen_factor: int, num_classes: int, in_chans: int, img_size: ImageSize) -> ConvClassifier:
-    # WRN-depth-k as in TRADES' wideresnet.py (Kanai et al. App. B.2 use that implementation):
+def _wide_resnet34_10(num_classes: int, in_chans: int, img_size: ImageSize = 32) -> ConvClassifier:
+    # WRN-34-10 as in TRADES' wideresnet.py (Kanai et al. App. B.2 use that implementation):
     # 3x3 stem of 16, three groups of (depth - 4) / 6 blocks of width 16k, 32k, 64k (strides 1,
     # 2, 2), final BN-ReLU, global average pooling, fc. Dropout 0. Default PyTorch init, as Kanai
     # et al. state for all their nets (TRADES' own code uses He-normal conv init instead).
+    # img_size is only recorded in pretrained_cfg: global pooling takes any input size.
+    depth, widen_factor = 34, 10
     blocks_per_group = (depth - 4) // 6
     widths = (16, 16 * widen_factor, 32 * widen_factor, 64 * widen_factor)
     layers: list[nn.Module] = [nn.Conv2d(in_chans, widths[0], kernel_size=3, padding=1, bias=False)]
@@ -240,14 +245,11 @@ def _wide_resnet(depth: int, widen_factor: int, num_classes: int, in_chans: int,
             layers.append(_WideBasicBlock(in_chs, widths[group + 1], stride if index == 0 else 1))
     layers += [nn.BatchNorm2d(widths[-1]), nn.ReLU()]
     features = nn.Sequential(*layers)
-    _feature_shape(features, in_chans, _pair(img_size), f"wide_resnet{depth}_{widen_factor}")
     pre_logits = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
     return ConvClassifier(features, pre_logits, widths[-1], num_classes)
 
 
-def _cifar_resnet(
-    layers: tuple[int, ...], channels: tuple[int, ...], num_classes: int, in_chans: int, img_size: ImageSize
-) -> ResNet:
+def _cifar_resnet(layers: tuple[int, ...], channels: tuple[int, ...], num_classes: int, in_chans: int) -> ResNet:
     # timm's ResNet with the CIFAR stem of kuangliu/pytorch-cifar (cited by Kanai et al. for
     # ResNet-18): one 3x3 stride-1 conv, no max-pool. timm's non-deep stem is fixed at 64
     # channels, so we ask for a deep stem of width channels[0] / 2 (which sets the stem output
@@ -269,18 +271,18 @@ def _cifar_resnet(
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear, nn.BatchNorm2d)):
             module.reset_parameters()
-    _feature_shape(model.forward_features, in_chans, _pair(img_size), "resnet")
     return model
 
 
-def _resnet18_cifar(num_classes: int, in_chans: int, img_size: ImageSize) -> ResNet:
-    return _cifar_resnet((2, 2, 2, 2), (64, 128, 256, 512), num_classes, in_chans, img_size)
+def _resnet18_cifar(num_classes: int, in_chans: int, img_size: ImageSize = 32) -> ResNet:
+    # img_size is only recorded in pretrained_cfg: global pooling takes any input size.
+    return _cifar_resnet((2, 2, 2, 2), (64, 128, 256, 512), num_classes, in_chans)
 
 
-def _resnet_small(num_classes: int, in_chans: int, img_size: ImageSize) -> ResNet:
+def _resnet_small(num_classes: int, in_chans: int, img_size: ImageSize = 32) -> ResNet:
     # Not from the papers: ResNet-18's topology at a quarter of the width (~0.7 M parameters,
     # ~1/16 of the FLOPs), cheap enough to train on a CPU for tests and smoke runs.
-    return _cifar_resnet((2, 2, 2, 2), (16, 32, 64, 128), num_classes, in_chans, img_size)
+    return _cifar_resnet((2, 2, 2, 2), (16, 32, 64, 128), num_classes, in_chans)
 
 
 def _cfg(in_chans: int, img_size: int, paper: str, fixed_input_size: bool = False, **kwargs: Any) -> dict[str, Any]:
@@ -336,11 +338,6 @@ def _build(variant: str, builder: Callable[..., nn.Module], pretrained: bool, **
     return model
 
 
-def _global_pool_builder(builder: Callable[..., nn.Module], img_size: ImageSize) -> Callable[..., nn.Module]:
-    """Bind the default img_size for nets timm does not pass one to (not fixed-input-size)."""
-    return lambda **kwargs: builder(img_size=kwargs.pop("img_size", img_size), **kwargs)
-
-
 @register_model
 def cnn2c2f(pretrained: bool = False, num_classes: int = 10, in_chans: int = 1, **kwargs: Any) -> ConvClassifier:
     """2C2F: two convs, two fcs (Kanai et al. App. B.2); 28x28x1 by default, ``img_size`` for others."""
@@ -355,33 +352,35 @@ def cnn4c3f(pretrained: bool = False, num_classes: int = 10, in_chans: int = 1, 
 
 @register_model
 def lenet5(pretrained: bool = False, num_classes: int = 10, in_chans: int = 1, **kwargs: Any) -> ConvClassifier:
-    """LeNet-5 (Li et al. sec. 5, after LeCun et al. 1998; ReLU/max-pool reading); 28x28x1 by default."""
+    """LeNet-5 (Li et al., Experiments, after LeCun et al. 1998; ReLU/max-pool reading); 28x28x1 by default."""
     return _build("lenet5", _lenet5, pretrained, num_classes=num_classes, in_chans=in_chans, **kwargs)
 
 
 @register_model
 def vgg13_cifar(pretrained: bool = False, num_classes: int = 10, in_chans: int = 3, **kwargs: Any) -> ConvClassifier:
-    """VGG-13 with batch norm and a 512xC fc, CIFAR variant (Li et al. sec. 5); 32x32x3 by default."""
-    builder = _global_pool_builder(_vgg13_cifar, 32)
-    return _build("vgg13_cifar", builder, pretrained, num_classes=num_classes, in_chans=in_chans, **kwargs)
+    """VGG-13 with batch norm and a 512xC fc, CIFAR variant (Li et al., Experiments); 32x32x3 by default."""
+    return _build("vgg13_cifar", _vgg13_cifar, pretrained, num_classes=num_classes, in_chans=in_chans, **kwargs)
 
 
 @register_model
-def wide_resnet34_10(pretrained: bool = False, num_classes: int = 10, in_chans: int = 3, **kwargs: Any) -> ConvClassifier:
+def wide_resnet34_10(
+    pretrained: bool = False, num_classes: int = 10, in_chans: int = 3, **kwargs: Any
+) -> ConvClassifier:
     """WRN-34-10, pre-activation, TRADES layout (Kanai et al. sec. 5.1, App. B.2); 32x32x3 by default."""
-    builder = _global_pool_builder(lambda **kw: _wide_resnet(34, 10, **kw), 32)
-    return _build("wide_resnet34_10", builder, pretrained, num_classes=num_classes, in_chans=in_chans, **kwargs)
+    return _build(
+        "wide_resnet34_10", _wide_resnet34_10, pretrained, num_classes=num_classes, in_chans=in_chans, **kwargs
+    )
 
 
 @register_model
 def resnet18_cifar(pretrained: bool = False, num_classes: int = 10, in_chans: int = 3, **kwargs: Any) -> ResNet:
     """ResNet-18 with a 3x3 stride-1 stem and no max-pool (Kanai et al. sec. 5.1); 32x32x3 by default."""
-    builder = _global_pool_builder(_resnet18_cifar, 32)
-    return _build("resnet18_cifar", builder, pretrained, num_classes=num_classes, in_chans=in_chans, **kwargs)
+    return _build(
+        "resnet18_cifar", _resnet18_cifar, pretrained, num_classes=num_classes, in_chans=in_chans, **kwargs
+    )
 
 
 @register_model
 def resnet_small(pretrained: bool = False, num_classes: int = 10, in_chans: int = 3, **kwargs: Any) -> ResNet:
     """ResNet-18 layout at 1/4 width (16-128 channels, ~0.7 M parameters) for CPU runs; 32x32x3."""
-    builder = _global_pool_builder(_resnet_small, 32)
-    return _build("resnet_small", builder, pretrained, num_classes=num_classes, in_chans=in_chans, **kwargs)
+    return _build("resnet_small", _resnet_small, pretrained, num_classes=num_classes, in_chans=in_chans, **kwargs)

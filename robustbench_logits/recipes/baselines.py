@@ -65,7 +65,7 @@ TRADES = Recipe(
     title="TRADES: CE(f(x), y) + beta KL(f(x) || f(x')) (LMA-AT eq. 15, LCAT eq. 2)",
     paper=f"{KANAI} (TRADES baseline); {LMA} (TRADES baseline, 1/lambda = 6)",
     objective="trades",
-    hyperparameters={"beta": 6.0},
+    hyperparameters={"kl_weight": 6.0},
     setups=(
         replace(kanai_mnist("cnn2c2f", attack=_MNIST_TRADES), notes=(_KANAI_BETA_NOTE,)),
         replace(kanai_mnist("cnn4c3f", attack=_MNIST_TRADES), notes=(_KANAI_BETA_NOTE,)),
@@ -81,7 +81,7 @@ MART = Recipe(
     title="MART: BCE(f(x'), y) + lambda KL(f(x) || f(x')) (1 - f_y(x)) (LCAT eq. 3, LMA-AT Table 13)",
     paper=f"{LMA} (MART baseline, lambda = 5)",
     objective="mart",
-    hyperparameters={"lam": 5.0},
+    hyperparameters={"kl_weight": 5.0},
     setups=(
         lma_cifar("cifar10", "resnet18_cifar"),
         lma_cifar("cifar10", "wide_resnet34_10"),

@@ -44,7 +44,7 @@ LOGIT_SQUEEZING = Recipe(
     title="Logit squeezing: CE + lambda / 2 ||z||^2 (Kanai eq. 3)",
     paper=f"{KANAI} (LSQ)",
     objective="logit_squeezing",
-    hyperparameters={"lam": 0.05},
+    hyperparameters={"weight": 0.05},
     setups=_standard_setups("lambda", "[0.01, 0.05, 0.1, 0.3, 0.5]", "[0.01, 0.05, 0.1, 0.3, 0.5]", 0.05),
     checkpoint=_CHECKPOINT,
 )

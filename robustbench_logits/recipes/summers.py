@@ -18,10 +18,10 @@ ALP = Recipe(
     title="Adversarial logit pairing: CE(f(x'), y) + lambda ||f(x) - f(x')||^2 (Summers eq. 2, 9; alpha = 0)",
     paper=f"{SUMMERS} (ALP baseline, after Kannan et al. 2018)",
     objective="alp",
-    hyperparameters={"alpha": 0.0, "lam": 0.5},
+    hyperparameters={"clean_weight": 0.0, "pairing_weight": 0.5},
     setups=(
         summers_cifar("cifar10", adversarial=True),
-        summers_cifar("cifar100", adversarial=True, hyperparameters={"lam": 5.0}),
+        summers_cifar("cifar100", adversarial=True, hyperparameters={"pairing_weight": 5.0}),
         adapted_mnist("cnn2c2f", attack=MNIST_PGD40),
     ),
     checkpoint="the last epoch (the paper states no selection; it trains 101 epochs so accuracy is read just after the decay); adapted MNIST: the best clean epoch",

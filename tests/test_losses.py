@@ -1,0 +1,435 @@
+"""Loss values and gradients against hand-derived numpy formulas at fixed small tensors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from robustbench_logits import losses
+from robustbench_logits.errors import ModelError, UserError
+
+Z_NAT = np.array(
+    [[2.0, -1.0, 0.5, 0.0], [0.3, 1.2, -0.7, 2.1], [-0.5, 0.0, 0.4, -1.3]], dtype=np.float64
+)
+Z_ADV = np.array(
+    [[0.4, 0.9, 0.5, -0.2], [0.1, 1.0, 0.6, 1.1], [0.8, -0.3, 0.2, 0.3]], dtype=np.float64
+)
+Y = np.array([0, 3, 1])
+
+
+def t(array: np.ndarray, grad: bool = False) -> torch.Tensor:
+    return torch.tensor(array, dtype=torch.float64, requires_grad=grad)
+
+
+def labels(array: np.ndarray = Y) -> torch.Tensor:
+    return torch.tensor(array, dtype=torch.int64)
+
+
+def np_softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def np_ce_rows(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return -np.log(np_softmax(z)[np.arange(len(y)), y])
+
+
+def np_kl_rows(z_nat: np.ndarray, z_adv: np.ndarray) -> np.ndarray:
+    p, q = np_softmax(z_nat), np_softmax(z_adv)
+    return (p * (np.log(p) - np.log(q))).sum(axis=1)
+
+
+def np_bce_rows(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    p = np_softmax(z)
+    rows = []
+    for i, label in enumerate(y):
+        p_false_max = max(p[i, k] for k in range(z.shape[1]) if k != label)
+        rows.append(-math.log(p[i, label]) - math.log(1.0 - p_false_max))
+    return np.array(rows)
+
+
+def np_squared_hinge_rows(z: np.ndarray, y: np.ndarray, delta: float) -> np.ndarray:
+    return np.array(
+        [
+            sum(
+                max(0.0, z[i, j] - z[i, label] + delta) ** 2
+                for j in range(z.shape[1])
+                if j != label
+            )
+            for i, label in enumerate(y)
+        ]
+    )
+
+
+def np_mhuber(u: np.ndarray, v: np.ndarray, alpha: float) -> float:
+    d = u - v
+    values = np.where(
+        np.abs(d) / alpha <= math.pi / 2,
+        alpha**2 * (1 - np.cos(d / alpha)),
+        alpha * np.abs(d) + (1 - math.pi / 2) * alpha**2,
+    )
+    return float(values.mean())
+
+
+# ------------------------------------------------------------------------------ shared / LRM
+
+
+def test_cross_entropy_matches_formula() -> None:
+    expected = np_ce_rows(Z_NAT, Y).mean()
+    assert losses.cross_entropy(t(Z_NAT), labels()).item() == pytest.approx(expected)
+
+
+def test_smoothed_targets_follow_eq8_not_pytorch() -> None:
+    targets = losses.smoothed_targets(torch.tensor([2, 0]), num_classes=4, smoothing=0.3)
+    expected = [[0.1, 0.1, 0.7, 0.1], [0.7, 0.1, 0.1, 0.1]]
+    assert torch.allclose(targets, torch.tensor(expected))
+    smoothed = losses.label_smoothing_cross_entropy(t(Z_NAT), labels(), 0.3).item()
+    p = np.full((3, 4), 0.1)
+    p[np.arange(3), Y] = 0.7
+    assert smoothed == pytest.approx(-(p * np.log(np_softmax(Z_NAT))).sum(axis=1).mean())
+    pytorch_smoothed = F.cross_entropy(t(Z_NAT), labels(), label_smoothing=0.3).item()
+    assert abs(smoothed - pytorch_smoothed) > 1e-3
+
+
+@pytest.mark.parametrize("smoothing", [-0.1, 0.8])
+def test_smoothing_outside_eq8_range_is_a_user_error(smoothing: float) -> None:
+    with pytest.raises(UserError, match="smoothing"):
+        losses.smoothed_targets(torch.tensor([0]), num_classes=4, smoothing=smoothing)
+
+
+def test_logit_squeezing_value_and_gradient() -> None:
+    z = t(Z_NAT, grad=True)
+    value = losses.logit_squeezing(z, weight=0.3)
+    value.backward()
+    assert value.item() == pytest.approx(0.3 / 2 * (Z_NAT**2).sum(axis=1).mean())
+    assert np.allclose(z.grad.numpy(), 0.3 * Z_NAT / len(Z_NAT))
+
+
+def test_alp_loss_matches_eq2_with_eq9_pairing() -> None:
+    value = losses.alp_loss(t(Z_NAT), t(Z_ADV), labels(), clean_weight=0.25, pairing_weight=0.5)
+    expected = (
+        0.25 * np_ce_rows(Z_NAT, Y).mean()
+        + 0.75 * np_ce_rows(Z_ADV, Y).mean()
+        + 0.5 * ((Z_NAT - Z_ADV) ** 2).sum(axis=1).mean()
+    )
+    assert value.item() == pytest.approx(expected)
+
+
+def test_lrm_loss_value_and_stop_gradient_coefficient() -> None:
+    beta, ratio = 0.01, 0.125
+    z_nat, z_adv = t(Z_NAT, grad=True), t(Z_ADV, grad=True)
+    training_loss = losses.cross_entropy(z_adv, labels())
+    value = losses.lrm_loss(z_nat, z_adv, training_loss, beta=beta, ratio=ratio)
+    value.backward()
+
+    n = len(Y)
+    p_nat, p_adv = np_softmax(Z_NAT), np_softmax(Z_ADV)
+    ce = np_ce_rows(Z_ADV, Y).mean()
+    h = -(p_nat * np.log(p_adv)).sum(axis=1).mean()
+    reg = ((Z_NAT**2).sum(axis=1) + (Z_ADV**2).sum(axis=1)).mean()
+    # The weighted pairing term equals J~ / ratio in value.
+    assert value.item() == pytest.approx(ce + ce / ratio + beta * reg)
+
+    coefficient = ce / h / ratio  # a constant for the gradient
+    one_hot = np.eye(4)[Y]
+    grad_adv = (p_adv - one_hot) / n + coefficient * (p_adv - p_nat) / n + 2 * beta * Z_ADV / n
+    log_q = np.log(p_adv)
+    dh_dz_nat = -p_nat * (log_q - (p_nat * log_q).sum(axis=1, keepdims=True))
+    grad_nat = coefficient * dh_dz_nat / n + 2 * beta * Z_NAT / n
+    assert np.allclose(z_adv.grad.numpy(), grad_adv)
+    assert np.allclose(z_nat.grad.numpy(), grad_nat)
+
+
+def test_mixup_batch_pairs_inputs_and_labels_consistently() -> None:
+    y = torch.arange(6)
+    x = (y.float() / 10).view(6, 1, 1, 1).expand(6, 3, 4, 4).clone()
+    x_mixed, (y_a, y_b, lam) = losses.mixup_batch(x, y, 1.0, torch.Generator().manual_seed(3))
+    assert 0.0 <= lam <= 1.0
+    assert torch.equal(y_a, y)
+    assert sorted(y_b.tolist()) == y.tolist()
+    expected = (lam * y_a.double() + (1 - lam) * y_b.double()) / 10
+    assert torch.allclose(x_mixed[:, 0, 0, 0].double(), expected, atol=1e-6)
+    again, (_, y_b_again, lam_again) = losses.mixup_batch(
+        x, y, 1.0, torch.Generator().manual_seed(3)
+    )
+    assert lam_again == lam and torch.equal(y_b_again, y_b) and torch.equal(again, x_mixed)
+
+
+def test_vh_mixup_label_weight_is_the_fraction_of_pixels_from_the_first_image() -> None:
+    y = torch.arange(8)
+    x = (y.float() / 10).view(8, 1, 1, 1).expand(8, 2, 5, 7).clone()
+    x_mixed, (y_a, y_b, lam) = losses.vh_mixup_batch(x, y, torch.Generator().manual_seed(0))
+    assert lam.shape == (8,) and bool(((lam >= 0) & (lam <= 1)).all())
+    assert torch.equal(y_a, y) and sorted(y_b.tolist()) == y.tolist()
+    # mean over pixels of w * c_a + (1 - w) * c_b equals lam * c_a + (1 - lam) * c_b
+    expected = (lam * y_a.float() + (1 - lam) * y_b.float()) / 10
+    assert torch.allclose(x_mixed.mean(dim=(1, 2, 3)), expected, atol=1e-6)
+    # bottom-right pixel: row H-1 and column W-1 always come from the partner (h < H, w < W)
+    assert torch.allclose(x_mixed[:, 0, -1, -1], y_b.float() / 10)
+
+
+def test_mixup_cross_entropy_with_and_without_smoothing() -> None:
+    y_b = np.array([2, 0, 1])
+    lam = 0.3
+    value = losses.mixup_cross_entropy(t(Z_NAT), labels(), labels(y_b), lam)
+    expected = lam * np_ce_rows(Z_NAT, Y).mean() + (1 - lam) * np_ce_rows(Z_NAT, y_b).mean()
+    assert value.item() == pytest.approx(expected)
+
+    per_row = torch.tensor([0.2, 0.5, 1.0], dtype=torch.float64)
+    smoothed = losses.mixup_cross_entropy(t(Z_NAT), labels(), labels(y_b), per_row, smoothing=0.3)
+    target = np.zeros((3, 4))
+    for i in range(3):
+        t_a = np.full(4, 0.1)
+        t_a[Y[i]] = 0.7
+        t_b = np.full(4, 0.1)
+        t_b[y_b[i]] = 0.7
+        target[i] = per_row[i].item() * t_a + (1 - per_row[i].item()) * t_b
+    expected_smoothed = -(target * np.log(np_softmax(Z_NAT))).sum(axis=1).mean()
+    assert smoothed.item() == pytest.approx(expected_smoothed)
+
+
+# ------------------------------------------------------------------------------ LCAT
+
+
+def test_focal_loss_formula_and_gamma_zero_is_cross_entropy() -> None:
+    p_true = np_softmax(Z_NAT)[np.arange(3), Y]
+    expected = (-((1 - p_true) ** 2) * np.log(p_true)).mean()
+    assert losses.focal_loss(t(Z_NAT), labels(), gamma=2.0).item() == pytest.approx(expected)
+    assert losses.focal_loss(t(Z_NAT), labels(), gamma=0.0).item() == pytest.approx(
+        np_ce_rows(Z_NAT, Y).mean()
+    )
+
+
+def test_logit_amplitude_is_max_minus_min() -> None:
+    assert np.allclose(losses.logit_amplitude(t(Z_NAT)).numpy(), Z_NAT.max(1) - Z_NAT.min(1))
+
+
+def test_laa_alignment_term_vanishes_when_amplitudes_equal_target_and_means_match() -> None:
+    noisy = t(np.array([[1.0, -1.0, 0.2], [0.5, -1.5, 0.0]]), grad=True)  # amplitudes 2, 2
+    clean = t(np.array([[0.75, -0.75, 0.0], [2.0, -0.5, 0.1]]), grad=True)  # 1.5, 2.5: mean 2
+    y = labels(np.array([0, 1]))
+    total = losses.laa_loss(noisy, clean, y, weight=15.0, amplitude_target=2.0)
+    alignment = total - losses.focal_loss(noisy, y)
+    assert alignment.item() == 0.0
+    alignment.backward()
+    assert torch.isfinite(noisy.grad).all() and torch.isfinite(clean.grad).all()
+
+
+def test_laa_loss_value_uses_euclidean_norm_over_batch_and_abs_of_mean_gap() -> None:
+    value = losses.laa_loss(
+        t(Z_ADV), t(Z_NAT), labels(), weight=15.0, amplitude_target=2.0, gamma=2.0
+    )
+    amp_noisy, amp_clean = Z_ADV.max(1) - Z_ADV.min(1), Z_NAT.max(1) - Z_NAT.min(1)
+    p_true = np_softmax(Z_ADV)[np.arange(3), Y]
+    focal = (-((1 - p_true) ** 2) * np.log(p_true)).mean()
+    alignment = np.sqrt(((amp_noisy - 2.0) ** 2).sum()) + abs(amp_noisy.mean() - amp_clean.mean())
+    assert value.item() == pytest.approx(focal + 15.0 * alignment)
+
+
+def test_ice_loss_subtracts_cross_entropy_to_every_class() -> None:
+    log_p = np.log(np_softmax(Z_NAT))
+    expected = (np_ce_rows(Z_NAT, Y) - 0.1 * (-log_p).sum(axis=1)).mean()
+    assert losses.ice_loss(t(Z_NAT), labels(), weight=0.1).item() == pytest.approx(expected)
+
+
+def test_uniform_noise_is_bounded_clipped_and_reproducible() -> None:
+    x = torch.tensor([[[[0.0, 0.5, 1.0, 0.02]]]]).expand(2, 3, 4, 4).clone()
+    noisy = losses.uniform_noise(x, 20 / 255, torch.Generator().manual_seed(1))
+    assert noisy.min() >= 0.0 and noisy.max() <= 1.0
+    assert (noisy - x).abs().max() <= 20 / 255 + 1e-7
+    assert not torch.equal(noisy, x)
+    assert torch.equal(noisy, losses.uniform_noise(x, 20 / 255, torch.Generator().manual_seed(1)))
+
+
+# ------------------------------------------------------------------------------ PC-LC
+
+
+def test_pc_loss_value() -> None:
+    p = np_softmax(Z_NAT)
+    expected = np.mean(
+        [
+            sum(max(0.0, p[i, j] + 0.995 - p[i, Y[i]]) for j in range(4) if j != Y[i])
+            for i in range(3)
+        ]
+    )
+    assert losses.pc_loss(t(Z_NAT), labels()).item() == pytest.approx(expected)
+
+
+def test_pc_loss_gradient_matches_eq7_for_one_active_term() -> None:
+    probs = np.array([0.6, 0.35, 0.05])  # with xi = 0.3 only y' = 1 violates the margin
+    z = t(np.log(probs)[None, :], grad=True)
+    losses.pc_loss(z, labels(np.array([0])), margin=0.3).backward()
+    f_y, f_j, f_k = probs
+    assert z.grad[0, 0].item() == pytest.approx(-f_y * (1 - f_y + f_j))  # eq. 7
+    assert z.grad[0, 1].item() == pytest.approx(f_j * (1 - f_j + f_y))  # "similarly computed"
+    assert z.grad[0, 2].item() == pytest.approx(-f_k * f_j + f_k * f_y)
+
+
+def test_pc_loss_gradient_sums_eq7_over_all_violating_classes() -> None:
+    probs = np.array([0.5, 0.2, 0.2, 0.1])  # xi = 0.995: every false class violates
+    z = t(np.log(probs)[None, :], grad=True)
+    losses.pc_loss(z, labels(np.array([0]))).backward()
+    f_y = probs[0]
+    assert z.grad[0, 0].item() == pytest.approx(sum(-f_y * (1 - f_y + f_j) for f_j in probs[1:]))
+
+
+def test_logit_constraint_uses_most_probable_false_class() -> None:
+    rows = [
+        max(0.0, Z_NAT[i, Y[i]] - max(Z_NAT[i, k] for k in range(4) if k != Y[i]))
+        for i in range(3)
+    ]
+    assert rows[2] == 0.0  # row 2 is misclassified: no constraint
+    value = losses.logit_constraint(t(Z_NAT), labels(), weight=0.05)
+    assert value.item() == pytest.approx(0.05 * np.mean(rows))
+    total = losses.pc_lc_loss(t(Z_NAT), labels())
+    assert total.item() == pytest.approx(losses.pc_loss(t(Z_NAT), labels()).item() + value.item())
+
+
+# ------------------------------------------------------------------------------ LMA-AT
+
+
+def test_squared_hinge_paper_example_and_zero_when_margin_met() -> None:
+    cat = labels(np.array([0]))
+    example = losses.squared_hinge_margin_loss(t(np.array([[12.0, -6.0, 11.0]])), cat, 8.0)
+    assert example.item() == pytest.approx(49.0)  # [LMA] sec. 4.2: hinge 0 + 7, squared 49
+    satisfied = losses.squared_hinge_margin_loss(t(np.array([[5.0, 1.0, 4.0]])), cat, 0.9)
+    assert satisfied.item() == 0.0
+    batch = losses.squared_hinge_margin_loss(t(Z_NAT), labels(), 0.9)
+    assert batch.item() == pytest.approx(np_squared_hinge_rows(Z_NAT, Y, 0.9).mean())
+
+
+def test_boosted_cross_entropy_matches_eq7() -> None:
+    assert losses.boosted_cross_entropy(t(Z_ADV), labels()).item() == pytest.approx(
+        np_bce_rows(Z_ADV, Y).mean()
+    )
+
+
+def test_mhuber_branches_and_continuity_at_half_pi() -> None:
+    alpha = 2.0
+    switch = alpha * math.pi / 2
+
+    def value(d: float) -> float:
+        return losses.mhuber(t(np.array([[d]])), t(np.array([[0.0]])), alpha).item()
+
+    inside, outside = 0.7 * switch, 1.4 * switch
+    assert value(inside) == pytest.approx(alpha**2 * (1 - math.cos(inside / alpha)))
+    assert value(-outside) == pytest.approx(alpha * outside + (1 - math.pi / 2) * alpha**2)
+    assert value(switch) == pytest.approx(alpha**2)
+    assert value(switch - 1e-9) == pytest.approx(value(switch + 1e-9), abs=1e-7)
+    batch = losses.mhuber(t(Z_NAT), t(Z_ADV), 0.5)
+    assert batch.item() == pytest.approx(np_mhuber(Z_NAT, Z_ADV, 0.5))
+
+
+def test_logit_moving_average_recursion_over_steps() -> None:
+    tau = 0.2
+    ema = losses.LogitMovingAverage(tau)
+    rng = np.random.default_rng(0)
+    steps = [(rng.normal(size=(3, 4)), rng.normal(size=(3, 4))) for _ in range(3)]
+    expected_nat, expected_adv = np.zeros((3, 4)), np.zeros((3, 4))
+    for nat, adv in steps:
+        z_nat, z_adv = t(nat, grad=True), t(adv, grad=True)
+        out_nat, out_adv = ema(z_nat, z_adv)
+        expected_nat = tau * expected_nat + (1 - tau) * nat
+        expected_adv = tau * expected_adv + (1 - tau) * adv
+        assert np.allclose(out_nat.detach().numpy(), expected_nat)
+        assert np.allclose(out_adv.detach().numpy(), expected_adv)
+        (out_nat.sum() + out_adv.sum()).backward()
+        assert np.allclose(z_nat.grad.numpy(), 1 - tau) and np.allclose(z_adv.grad.numpy(), 1 - tau)
+    assert np.allclose(ema.natural.numpy(), expected_nat) and not ema.natural.requires_grad
+
+
+def test_logit_moving_average_short_and_long_batches_and_resume() -> None:
+    ema = losses.LogitMovingAverage(0.5)
+    ones = torch.ones(4, 3, dtype=torch.float64)
+    ema(ones, ones)  # state: 0.5 everywhere
+    short_nat, _ = ema(torch.full((2, 3), 3.0, dtype=torch.float64), ones[:2])
+    assert torch.allclose(short_nat, torch.full((2, 3), 1.75, dtype=torch.float64))
+    assert torch.allclose(ema.natural[2:], torch.full((2, 3), 0.5, dtype=torch.float64))
+
+    resumed = losses.LogitMovingAverage(0.5)
+    resumed.load_state_dict(ema.state_dict())
+    assert torch.equal(resumed.natural, ema.natural)
+
+    long_nat, _ = resumed(
+        torch.full((6, 3), 2.0, dtype=torch.float64), torch.ones(6, 3, dtype=torch.float64)
+    )
+    expected = 0.5 * torch.tensor([1.75, 1.75, 0.5, 0.5, 0.0, 0.0]).view(6, 1) + 0.5 * 2.0
+    assert torch.allclose(long_nat.float(), expected.expand(6, 3))
+
+    with pytest.raises(ModelError, match="classes"):
+        resumed(torch.ones(6, 5), torch.ones(6, 5))
+    with pytest.raises(UserError, match="tau"):
+        losses.LogitMovingAverage(1.0)
+
+
+def np_lma_terms(ema_nat: np.ndarray, ema_adv: np.ndarray) -> float:
+    return np_squared_hinge_rows(Z_ADV, Y, 0.9).mean() + 86.0 * np_mhuber(ema_adv, ema_nat, 5.345)
+
+
+def test_lma_objectives_match_table1() -> None:
+    ema_nat, ema_adv = 0.8 * Z_NAT, 0.8 * Z_ADV + 0.1
+    args = (t(Z_ADV), labels(), t(ema_nat), t(ema_adv))
+    extra = np_lma_terms(ema_nat, ema_adv)
+    kl = np_kl_rows(Z_NAT, Z_ADV)
+    p_true_nat = np_softmax(Z_NAT)[np.arange(3), Y]
+
+    standard = losses.lma_standard_at_loss(*args)
+    assert standard.item() == pytest.approx(np_ce_rows(Z_ADV, Y).mean() + extra)
+    lma_at = losses.lma_at_loss(*args)
+    assert lma_at.item() == pytest.approx(np_bce_rows(Z_ADV, Y).mean() + extra)
+    trades = losses.lma_trades_loss(t(Z_NAT), *args)
+    assert trades.item() == pytest.approx(np_ce_rows(Z_NAT, Y).mean() + 6.0 * kl.mean() + extra)
+    mart = losses.lma_mart_loss(t(Z_NAT), *args)
+    expected_mart = np_bce_rows(Z_ADV, Y).mean() + 5.0 * (kl * (1 - p_true_nat)).mean() + extra
+    assert mart.item() == pytest.approx(expected_mart)
+
+
+def test_lma_attack_loss_is_cross_entropy_plus_margin() -> None:
+    expected = np_ce_rows(Z_ADV, Y).mean() + np_squared_hinge_rows(Z_ADV, Y, 0.9).mean()
+    assert losses.lma_attack_loss(t(Z_ADV), labels()).item() == pytest.approx(expected)
+
+
+# ------------------------------------------------------------------------------ baselines
+
+
+def test_pgd_at_loss_is_cross_entropy_on_adversarial_logits() -> None:
+    expected = np_ce_rows(Z_ADV, Y).mean()
+    assert losses.pgd_at_loss(t(Z_ADV), labels()).item() == pytest.approx(expected)
+
+
+def test_trades_loss_and_attack_loss_match_direct_computation() -> None:
+    kl = np_kl_rows(Z_NAT, Z_ADV)
+    value = losses.trades_loss(t(Z_NAT), t(Z_ADV), labels(), kl_weight=6.0)
+    assert value.item() == pytest.approx(np_ce_rows(Z_NAT, Y).mean() + 6.0 * kl.mean())
+    z_nat, z_adv = t(Z_NAT, grad=True), t(Z_ADV, grad=True)
+    attack = losses.trades_attack_loss(z_adv, z_nat)
+    attack.backward()
+    assert attack.item() == pytest.approx(kl.mean())
+    assert z_nat.grad is None
+    assert np.allclose(z_adv.grad.numpy(), (np_softmax(Z_ADV) - np_softmax(Z_NAT)) / 3)
+
+
+def test_mart_loss_matches_direct_computation() -> None:
+    p_true_nat = np_softmax(Z_NAT)[np.arange(3), Y]
+    weighted_kl = np_kl_rows(Z_NAT, Z_ADV) * (1 - p_true_nat)
+    expected = np_bce_rows(Z_ADV, Y).mean() + 5.0 * weighted_kl.mean()
+    value = losses.mart_loss(t(Z_NAT), t(Z_ADV), labels(), kl_weight=5.0)
+    assert value.item() == pytest.approx(expected)
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def test_bad_input_raises_one_line_errors() -> None:
+    with pytest.raises(ModelError, match="shapes"):
+        losses.trades_loss(t(Z_NAT), t(Z_ADV[:2]), labels())
+    with pytest.raises(ModelError, match="labels"):
+        losses.cross_entropy(t(Z_NAT), labels(np.array([0, 1])))
+    with pytest.raises(UserError, match="weight"):
+        losses.logit_squeezing(t(Z_NAT), weight=-1.0)
+    with pytest.raises(UserError, match="ratio"):
+        losses.lrm_loss(t(Z_NAT), t(Z_ADV), torch.tensor(1.0), ratio=0.0)
