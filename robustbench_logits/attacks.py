@@ -2,7 +2,7 @@
 
 Every attack the evaluation runs is described by an :class:`AttackSpec` (a name, a kind from
 :data:`ATTACKS`, its parameters, a category for the masking diagnostics, and which *view* of the
-model it is crafted on) and built into a ``Attack`` on demand, so a suite is plain
+model it is crafted on) and built into a ``torchattacks.Attack`` on demand, so a suite is plain
 data that can be written to the result JSON as provenance.
 
 Written by hand, because no library provides them:
@@ -247,7 +247,7 @@ class AttackSpec:
 
     def __post_init__(self) -> None:
         if self.instance is None and self.kind not in ATTACKS:
-            raise UserError(f"unknown attack {self.kind!r}: choose one of {', '.join(ATTACKS)} or pass a Attack")
+            raise UserError(f"unknown attack {self.kind!r}: choose one of {', '.join(ATTACKS)} or pass a torchattacks.Attack")
         if self.category is None:
             self.category = "transfer" if self.surrogate is not None else (
                 "user" if self.instance is not None else ATTACKS[self.kind][1])
@@ -256,9 +256,9 @@ class AttackSpec:
 
     @classmethod
     def from_instance(cls, attack: Attack, name: str | None = None) -> "AttackSpec":
-        """Wrap any ``Attack``; it runs as built (on the model it was built with)."""
+        """Wrap any ``torchattacks.Attack``; it runs as built (on the model it was built with)."""
         if not isinstance(attack, Attack):
-            raise UserError(f"extra attacks must be Attack instances, got {type(attack).__name__}")
+            raise UserError(f"extra attacks must be torchattacks.Attack instances, got {type(attack).__name__}")
         params = {k: v for k, v in vars(attack).items()
                   if isinstance(v, (int, float, str, bool)) and not k.startswith("_")}
         return cls(name=name or attack.attack, kind=type(attack).__name__, params=params, instance=attack)

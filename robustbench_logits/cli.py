@@ -48,9 +48,66 @@ def data_fetch(
 
 
 @app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def train_command(ctx: typer.Context) -> None:
-    """Train a defense from a recipe (rbl train --list shows every recipe)."""
-    _not_yet("train", "training-recipes")
+def train_command(
+    ctx: typer.Context,
+    recipe: Optional[str] = typer.Option(None, "--recipe", help="Recipe name (see --list)."),
+    dataset: str = typer.Option("mnist", help="mnist, fashion_mnist, cifar10 or cifar100."),
+    arch: str = typer.Option("cnn2c2f", help="timm architecture name, e.g. cnn2c2f, lenet5, resnet18_cifar."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run directory (weights, checkpoints, log); resumes if it holds this run."),
+    preset: Optional[str] = typer.Option(None, help="'cpu' for the 2-core CPU budget; default: the paper's settings."),
+    epochs: Optional[int] = typer.Option(None, help="Override the number of epochs."),
+    batch_size: Optional[int] = typer.Option(None, help="Override the (global) batch size."),
+    seed: int = typer.Option(0, help="Seed of initialisation, data order, noise and attack starts."),
+    n_train: Optional[int] = typer.Option(None, help="Train on the first N training examples."),
+    n_eval: Optional[int] = typer.Option(None, help="Score clean accuracy on the first N test examples."),
+    data_dir: Optional[Path] = typer.Option(None, help="Dataset cache dir (default $RBL_DATA or ~/.cache/robustbench_logits/data)."),
+    device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
+    threads: Optional[int] = typer.Option(None, help="CPU threads for torch (default: torch's choice)."),
+    list_: bool = typer.Option(False, "--list", help="List every recipe with its paper and exit."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Train a defense from a recipe (rbl train --list shows every recipe).
+
+    Multi-process: torchrun --nproc_per_node=N -m robustbench_logits.cli train ...
+    """
+    from robustbench_logits.recipes import list_recipes
+
+    if ctx.args:
+        raise UserError(f"unknown arguments {' '.join(ctx.args)}: see `rbl train --help`")
+    if list_:
+        for item in list_recipes():
+            settings = ", ".join(f"{s.dataset}/{s.arch}" for s in item.setups)
+            typer.echo(f"{item.name:<20} {item.title}\n{'':<20} paper: {item.paper}\n{'':<20} settings: {settings}")
+        return
+    if recipe is None or out is None:
+        raise UserError("pass --recipe NAME and --out DIR (or --list to see the recipes)")
+    import os
+
+    from robustbench_logits.train import train
+
+    result = train(
+        recipe,
+        dataset,
+        arch,
+        out,
+        preset=preset,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        n_train=n_train,
+        n_eval=n_eval,
+        data_dir=data_dir,
+        progress=progress,
+        device=device,
+        threads=threads,
+    )
+    if result.finished and result.metadata and os.environ.get("RANK", "0") == "0":
+        meta = result.metadata
+        typer.echo(
+            f"{meta['recipe']}: epoch {meta['selected_epoch']}/{meta['epochs']} kept, clean accuracy "
+            f"{meta['selected_eval_clean_accuracy']:.4f}, {meta['wall_time_seconds']:.0f} s; "
+            f"weights {result.weights} (sha256 {result.sha256})"
+        )
 
 
 # --- eval (issue: evaluation) ----------------------------------------------------------

@@ -134,7 +134,7 @@ class EvaluationSuite:
         return cls("full", attacks)
 
     def add(self, attack: Attack | AttackSpec, name: str | None = None) -> "EvaluationSuite":
-        """Append an attack (any ``Attack`` instance, or a spec); returns self."""
+        """Append an attack (any ``torchattacks.Attack`` instance, or a spec); returns self."""
         spec = attack if isinstance(attack, AttackSpec) else AttackSpec.from_instance(attack, name)
         if any(s.name == spec.name for s in self.attacks):
             raise UserError(f"the suite already has an attack named {spec.name!r}; pass another name")

@@ -98,11 +98,14 @@ BLF_AT = Recipe(
     head="blf",
     head_kwargs={"gamma": 1.0},
     hyperparameters={"on": "perturbed"},
-    setups=(
-        kanai_mnist("cnn2c2f", attack=MNIST_PGD40),
-        kanai_mnist("cnn4c3f", attack=MNIST_PGD40),
-        kanai_cifar("resnet18_cifar", adversarial=True, attack=CIFAR_PGD7),
-        kanai_cifar("wide_resnet34_10", adversarial=True, attack=CIFAR_PGD7),
+    setups=tuple(
+        replace(setup, notes=(_grid_note("gamma", "[0.5, 0.8, 1.0, 1.5, 3.5] / [0.1, 0.5, 0.8, 1.0, 1.2]", 1.0),))
+        for setup in (
+            kanai_mnist("cnn2c2f", attack=MNIST_PGD40),
+            kanai_mnist("cnn4c3f", attack=MNIST_PGD40),
+            kanai_cifar("resnet18_cifar", adversarial=True, attack=CIFAR_PGD7),
+            kanai_cifar("wide_resnet34_10", adversarial=True, attack=CIFAR_PGD7),
+        )
     ),
     checkpoint=_CHECKPOINT,
 )

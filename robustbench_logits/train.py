@@ -1,0 +1,540 @@
+"""The one training loop: a recipe's model, head, objective, perturbation, optimiser and schedule.
+
+``train(recipe, dataset, arch, out_dir)`` trains and writes, under ``out_dir``:
+
+* ``model.safetensors``: the selected weights (the recipe's rule: best clean accuracy or the last
+  epoch), ``metadata.json``: recipe, settings, dataset, epochs, wall time, package versions and
+  the weights' sha256; ``log.jsonl``: one JSON line per epoch;
+* ``checkpoints/epoch-NNNN/``: every epoch's weights, optimiser tensors and objective state
+  (safetensors), with ``state.json`` (epoch, scheduler, history) pointing at the newest.
+
+A run in an ``out_dir`` that holds a checkpoint of the same configuration resumes from it and
+ends with the same weights as an uninterrupted run: every epoch reseeds its randomness from
+(seed, epoch, rank), and the sampler's order is a function of (seed, epoch). Under ``torchrun``
+the loop runs DistributedDataParallel (gloo on CPU, nccl on GPU) with a DistributedSampler; the
+recipe's batch size is the global batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+from tqdm import tqdm
+
+from robustbench_logits import losses
+from robustbench_logits._inner_max import inner_maximisation
+from robustbench_logits.data import DATASETS, load_dataset
+from robustbench_logits.errors import UserError
+from robustbench_logits.models import create_model
+from robustbench_logits.objectives import MixedLabels, Objective, create_objective, hard_labels
+from robustbench_logits.recipes import Recipe, Setup, get_recipe
+
+__all__ = ["TrainError", "TrainResult", "train"]
+
+_STATE_FILE = "state.json"
+_PACKAGES = ("robustbench-logits", "torch", "timm", "torchattacks", "numpy", "safetensors")
+
+
+class TrainError(UserError):
+    """A training run cannot start or resume as asked."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run produced: where, the selected weights and their sha256, the per-epoch history,
+    and ``model``, this process's model after the last epoch trained (not necessarily the selected one)."""
+
+    out_dir: Path
+    model: nn.Module
+    weights: Path | None
+    sha256: str | None
+    epochs_done: int
+    finished: bool
+    history: list[dict[str, Any]]
+    metadata: dict[str, Any]
+
+
+# --- distributed -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Process:
+    """This process's place in the run: rank, world size, device."""
+
+    rank: int
+    world_size: int
+    device: torch.device
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+@contextmanager
+def _process_group(device: str | None) -> Iterator[_Process]:
+    """Join torchrun's process group when launched by it (WORLD_SIZE > 1), else run alone."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if world_size == 1:
+        yield _Process(0, 1, torch.device(device))
+        return
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device == "cuda":
+        torch.cuda.set_device(local_rank)
+        placed = torch.device("cuda", local_rank)
+    else:
+        placed = torch.device(device)
+    owns_group = not dist.is_initialized()
+    if owns_group:
+        dist.init_process_group(backend="nccl" if placed.type == "cuda" else "gloo")
+    try:
+        yield _Process(dist.get_rank(), dist.get_world_size(), placed)
+    finally:
+        if owns_group:
+            dist.destroy_process_group()
+
+
+def _all_sum(values: list[float], process: _Process) -> list[float]:
+    if process.world_size == 1:
+        return values
+    tensor = torch.tensor(values, dtype=torch.float64, device=process.device)
+    dist.all_reduce(tensor)
+    return tensor.tolist()
+
+
+def _barrier(process: _Process) -> None:
+    if process.world_size > 1:
+        dist.barrier()
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+def _resolve_setup(recipe: Recipe, dataset: str, arch: str, preset: str | None, epochs: int | None, batch_size: int | None) -> Setup:
+    """The recipe's setting, with command-line overrides of epochs and batch size.
+
+    Overriding the epochs of a recipe with a CE warm-up (PC-LC) keeps the paper's proportion:
+    the warm-up is half the epochs (T of 2T).
+    """
+    setup = recipe.setup(dataset, arch, preset)
+    changes: dict[str, Any] = {}
+    if epochs is not None:
+        if epochs < 1:
+            raise TrainError(f"--epochs must be >= 1, got {epochs}")
+        changes["epochs"] = epochs
+        if "ce_warmup_epochs" in setup.hyperparameters:
+            changes["hyperparameters"] = {**setup.hyperparameters, "ce_warmup_epochs": epochs // 2}
+    if batch_size is not None:
+        if batch_size < 1:
+            raise TrainError(f"--batch-size must be >= 1, got {batch_size}")
+        changes["batch_size"] = batch_size
+    return dataclasses.replace(setup, **changes) if changes else setup
+
+
+def _fingerprint(config: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _epoch_seed(seed: int, epoch: int, rank: int) -> int:
+    """A seed per (run seed, epoch, rank), so a resumed epoch replays the same randomness."""
+    return int(hashlib.sha256(f"{seed}/{epoch}/{rank}".encode()).hexdigest()[:15], 16)
+
+
+# --- pieces a recipe plugs in -------------------------------------------------------------
+
+
+def _optimizer(setup: Setup, parameters: list[nn.Parameter]) -> torch.optim.Optimizer:
+    if setup.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=setup.lr, momentum=setup.momentum, weight_decay=setup.weight_decay)
+    if setup.optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=setup.lr, weight_decay=setup.weight_decay)
+    raise TrainError(f"unknown optimizer {setup.optimizer!r} in the recipe: use 'sgd' or 'adam'")
+
+
+def _lr_factor(setup: Setup, steps_per_epoch: int) -> Any:
+    """Multiplier of the base lr at a global step: linear warm-up, then step decay at milestones."""
+    warmup_steps = setup.warmup_epochs * steps_per_epoch
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        epoch = step // steps_per_epoch
+        return setup.lr_decay ** sum(epoch >= milestone for milestone in setup.lr_milestones)
+
+    return factor
+
+
+def _mix(x: Tensor, y: Tensor, kind: str | None, generator: torch.Generator) -> tuple[Tensor, Tensor | MixedLabels]:
+    """The recipe's input mixing (LRM: VH-mixup on CIFAR, mixup on SVHN/MNIST), or none."""
+    if kind is None:
+        return x, y
+    if kind == "mixup":
+        mixed, (y_a, y_b, lam) = losses.mixup_batch(x, y, generator=generator)
+    elif kind == "vh_mixup":
+        mixed, (y_a, y_b, lam) = losses.vh_mixup_batch(x, y, generator=generator)
+    else:
+        raise TrainError(f"unknown mixup {kind!r} in the recipe: use 'mixup' or 'vh_mixup'")
+    return mixed, MixedLabels(y_a, y_b, lam)
+
+
+def _perturb(
+    setup: Setup, objective: Objective, model: nn.Module, x: Tensor, y: Tensor | MixedLabels, generator: torch.Generator
+) -> Tensor | None:
+    """x_adv for the objective: PGD examples (recipe attack), uniform noise (LCAT NOI), or None."""
+    if not objective.uses_perturbed:
+        return None
+    if setup.attack is not None:
+        margin = float(setup.hyperparameters.get("margin", 0.9))
+        return inner_maximisation(model, x, y, setup.attack, generator, margin)
+    if setup.noise is not None:
+        return losses.uniform_noise(x, setup.noise, generator)
+    raise TrainError(f"objective {objective.name!r} needs perturbed inputs but the recipe has neither an attack nor noise")
+
+
+# --- checkpoints --------------------------------------------------------------------------
+
+
+def _tensors(state: dict[str, Any]) -> dict[str, Tensor]:
+    return {k: v.detach().to("cpu").contiguous() for k, v in state.items() if isinstance(v, Tensor)}
+
+
+def _optimizer_to_files(optimizer: torch.optim.Optimizer) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """Optimizer state as (tensors for safetensors, the rest for JSON): no pickle."""
+    state = optimizer.state_dict()
+    tensors: dict[str, Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, slots in state["state"].items():
+        for slot, value in slots.items():
+            if isinstance(value, Tensor):
+                tensors[f"{index}.{slot}"] = value.detach().to("cpu").contiguous()
+            else:
+                scalars.setdefault(str(index), {})[slot] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _optimizer_from_files(optimizer: torch.optim.Optimizer, tensors: dict[str, Tensor], rest: dict[str, Any]) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        index, slot = key.split(".", 1)
+        state.setdefault(int(index), {})[slot] = value
+    for index, slots in rest["scalars"].items():
+        state.setdefault(int(index), {}).update(slots)
+    optimizer.load_state_dict({"state": state, "param_groups": rest["param_groups"]})
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Write atomically: a crash leaves the old file or the new one, never half of one."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in _PACKAGES:
+        try:
+            versions[package] = importlib_metadata.version(package)
+        except importlib_metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+# --- evaluation ---------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def _clean_accuracy(model: nn.Module, x: Tensor, y: Tensor, batch_size: int, process: _Process) -> float:
+    """Clean accuracy of the eval-mode model, each rank scoring its share of the examples."""
+    was_training = model.training
+    model.eval()
+    correct = 0
+    for start in range(process.rank * batch_size, len(x), process.world_size * batch_size):
+        xb, yb = x[start : start + batch_size].to(process.device), y[start : start + batch_size].to(process.device)
+        correct += int((model(xb).argmax(dim=1) == yb).sum())
+    model.train(was_training)
+    (total_correct,) = _all_sum([float(correct)], process)
+    return total_correct / max(len(x), 1)
+
+
+# --- the loop -----------------------------------------------------------------------------
+
+
+def train(
+    recipe: Recipe | str,
+    dataset: str,
+    arch: str,
+    out_dir: str | os.PathLike,
+    *,
+    preset: str | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    n_train: int | None = None,
+    n_eval: int | None = None,
+    data_dir: str | os.PathLike | None = None,
+    train_data: tuple[Tensor, Tensor] | None = None,
+    eval_data: tuple[Tensor, Tensor] | None = None,
+    stop_after: int | None = None,
+    progress: bool = True,
+    device: str | None = None,
+    threads: int | None = None,
+) -> TrainResult:
+    """Train ``arch`` on ``dataset`` with ``recipe``; write weights, checkpoints and logs to ``out_dir``.
+
+    ``preset="cpu"`` shrinks the paper setting to the CPU budget; ``epochs``/``batch_size``
+    override it. ``n_train``/``n_eval`` take the first examples of each split (the eval split,
+    the test set as in Kanai et al. App. B who do not hold out a validation set, scores the
+    clean accuracy that ``best_clean`` selection uses). ``train_data``/``eval_data`` replace the
+    dataset files with tensors (x in [0, 1] NCHW, y int64). ``stop_after`` ends the call after
+    that many epochs in total, as an interruption would; calling again resumes. ``threads`` sets
+    torch's intra-op CPU threads (1 is fastest on a machine whose cores are busy with other work).
+    """
+    recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    setup = _resolve_setup(recipe, dataset, arch, preset, epochs, batch_size)
+    data = _data(dataset, n_train, n_eval, data_dir, train_data, eval_data)
+    with _threads(threads), _process_group(device) as process:
+        return _Run(recipe, setup, Path(out_dir), seed, process, progress).run(*data, stop_after=stop_after)
+
+
+@contextmanager
+def _threads(threads: int | None) -> Iterator[None]:
+    """Run with ``threads`` intra-op CPU threads, then restore the caller's setting."""
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _data(
+    dataset: str,
+    n_train: int | None,
+    n_eval: int | None,
+    data_dir: str | os.PathLike | None,
+    train_data: tuple[Tensor, Tensor] | None,
+    eval_data: tuple[Tensor, Tensor] | None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, int]:
+    x_train, y_train = train_data if train_data is not None else load_dataset(dataset, "train", n_train, data_dir)
+    x_eval, y_eval = eval_data if eval_data is not None else load_dataset(dataset, "test", n_eval, data_dir)
+    num_classes = DATASETS[dataset].num_classes if dataset in DATASETS else int(y_train.max()) + 1
+    return x_train, y_train, x_eval, y_eval, num_classes
+
+
+class _Run:
+    """One training run's state: model, objective, optimiser, schedule, checkpoints."""
+
+    def __init__(self, recipe: Recipe, setup: Setup, out: Path, seed: int, process: _Process, progress: bool) -> None:
+        self.recipe, self.setup, self.out, self.seed, self.process = recipe, setup, out, seed, process
+        self.progress = progress and process.is_main
+
+    def run(
+        self, x_train: Tensor, y_train: Tensor, x_eval: Tensor, y_eval: Tensor, num_classes: int, *, stop_after: int | None
+    ) -> TrainResult:
+        setup, process = self.setup, self.process
+        if setup.batch_size % process.world_size:
+            raise TrainError(f"batch size {setup.batch_size} is not divisible by {process.world_size} processes: pass --batch-size")
+        config = self._config(x_train, x_eval, num_classes)
+        torch.manual_seed(self.seed)
+        model = create_model(
+            setup.arch,
+            num_classes,
+            int(x_train.shape[1]),
+            head=self.recipe.head,
+            head_kwargs=dict(self.recipe.head_kwargs) or None,
+            img_size=int(x_train.shape[-1]),
+        ).to(process.device)
+        objective = create_objective(self.recipe.objective, **setup.hyperparameters).to(process.device)
+        optimizer = _optimizer(setup, list(model.parameters()))
+        sampler = DistributedSampler(
+            TensorDataset(x_train, y_train), num_replicas=process.world_size, rank=process.rank, shuffle=True, seed=self.seed
+        )
+        per_rank_batch = setup.batch_size // process.world_size
+        loader = DataLoader(TensorDataset(x_train, y_train), batch_size=per_rank_batch, sampler=sampler)
+        if len(loader) == 0:
+            raise TrainError("no training examples: pass more examples (--n-train) or a smaller --batch-size")
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(setup, len(loader)))
+        trained = DistributedDataParallel(model) if process.world_size > 1 else model
+
+        state = self._resume(config, model, optimizer, scheduler, objective)
+        log_path = self.out / "log.jsonl"
+        for epoch in range(state["epoch"], setup.epochs):
+            if stop_after is not None and epoch >= stop_after:
+                break
+            started = time.perf_counter()
+            record = self._epoch(epoch, trained, model, objective, optimizer, scheduler, loader, sampler)
+            record["eval_clean_accuracy"] = _clean_accuracy(model, x_eval, y_eval, 2 * per_rank_batch, process)
+            record["seconds"] = time.perf_counter() - started
+            state["wall_time_seconds"] += record["seconds"]
+            state["history"].append(record)
+            self._checkpoint(epoch + 1, state, model, optimizer, scheduler, objective)
+            if process.is_main:
+                with log_path.open("a") as handle:
+                    handle.write(json.dumps(record) + "\n")
+        return self._finish(state, config, model)
+
+    def _config(self, x_train: Tensor, x_eval: Tensor, num_classes: int) -> dict[str, Any]:
+        """What must match for a checkpoint to be resumed (and what metadata records)."""
+        return {
+            "recipe": self.recipe.name,
+            "objective": self.recipe.objective,
+            "head": self.recipe.head,
+            "head_kwargs": dict(self.recipe.head_kwargs),
+            "setup": self.setup.to_dict(),
+            "seed": self.seed,
+            "world_size": self.process.world_size,
+            "num_classes": num_classes,
+            "input_shape": list(x_train.shape[1:]),
+            "n_train": int(len(x_train)),
+            "n_eval": int(len(x_eval)),
+        }
+
+    def _epoch(self, epoch, trained, model, objective, optimizer, scheduler, loader, sampler) -> dict[str, Any]:  # noqa: ANN001
+        """One pass over the training set; returns the epoch's mean loss and training accuracy."""
+        setup, process = self.setup, self.process
+        sampler.set_epoch(epoch)
+        objective.start_epoch(epoch)
+        epoch_seed = _epoch_seed(self.seed, epoch, process.rank)
+        torch.manual_seed(epoch_seed)  # dropout and any other global-RNG draw
+        generator = torch.Generator().manual_seed(epoch_seed)  # mixup, noise, PGD starts
+        model.train()
+        loss_sum = correct = seen = 0.0
+        lr = optimizer.param_groups[0]["lr"]
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{setup.epochs}", disable=not self.progress, leave=False)
+        for x, y in bar:
+            x, y = x.to(process.device), y.to(process.device)
+            x, labels = _mix(x, y, setup.mixup, generator)
+            x_adv = _perturb(setup, objective, model, x, labels, generator)
+            loss, logits = objective(trained, x, labels, x_adv)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            batch = len(x)
+            loss_sum += float(loss.detach()) * batch
+            correct += float((logits.detach().argmax(dim=1) == hard_labels(labels)).sum())
+            seen += batch
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+        loss_sum, correct, seen = _all_sum([loss_sum, correct, seen], process)
+        return {"epoch": epoch + 1, "lr": lr, "train_loss": loss_sum / seen, "train_accuracy": correct / seen}
+
+    # --- checkpointing --------------------------------------------------------------------
+
+    def _resume(self, config, model, optimizer, scheduler, objective) -> dict[str, Any]:  # noqa: ANN001
+        """Load the newest checkpoint of this configuration, or start a fresh state."""
+        fingerprint = _fingerprint(config)
+        state_path = self.out / _STATE_FILE
+        fresh = {"epoch": 0, "fingerprint": fingerprint, "history": [], "wall_time_seconds": 0.0, "best": None}
+        if not state_path.exists():
+            _barrier(self.process)  # nobody reads before every rank saw there is nothing to read
+            if self.process.is_main:
+                self.out.mkdir(parents=True, exist_ok=True)
+                (self.out / "log.jsonl").write_text("")
+            _barrier(self.process)
+            return fresh
+        state = json.loads(state_path.read_text())
+        if state.get("fingerprint") != fingerprint:
+            raise TrainError(
+                f"{self.out} holds a run with another configuration: pass a new --out, or delete it to start over"
+            )
+        directory = self.out / state["checkpoint"]
+        model.load_state_dict(load_file(directory / "model.safetensors", device=str(self.process.device)))
+        _optimizer_from_files(optimizer, load_file(directory / "optimizer.safetensors", device=str(self.process.device)), state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        objective_file = directory / f"objective-rank{self.process.rank}.safetensors"
+        objective.load_state_dict(load_file(objective_file, device=str(self.process.device)))
+        return state
+
+    def _checkpoint(self, epoch, state, model, optimizer, scheduler, objective) -> None:  # noqa: ANN001
+        """Write epoch ``epoch``'s checkpoint; update the best weights; point state.json at it."""
+        directory = self.out / "checkpoints" / f"epoch-{epoch:04d}"
+        if self.process.is_main:
+            directory.mkdir(parents=True, exist_ok=True)
+        _barrier(self.process)
+        save_file(_tensors(objective.state_dict()), directory / f"objective-rank{self.process.rank}.safetensors")
+        optimizer_tensors, optimizer_rest = _optimizer_to_files(optimizer)
+        accuracy = state["history"][-1]["eval_clean_accuracy"]  # all-reduced: the same on every rank
+        improved = state["best"] is None or accuracy > state["best"]["eval_clean_accuracy"]
+        if improved:
+            state["best"] = {"epoch": epoch, "eval_clean_accuracy": accuracy}
+        if self.process.is_main:
+            save_file(_tensors(model.state_dict()), directory / "model.safetensors")
+            save_file(optimizer_tensors, directory / "optimizer.safetensors")
+            if improved:
+                shutil.copyfile(directory / "model.safetensors", self.out / "checkpoints" / "best.safetensors")
+        _barrier(self.process)
+        previous = state.get("checkpoint")
+        state.update(
+            epoch=epoch,
+            checkpoint=str(directory.relative_to(self.out)),
+            optimizer=optimizer_rest,
+            scheduler=scheduler.state_dict(),  # plain numbers; lr_lambdas is [None] for a function
+        )
+        if self.process.is_main:
+            _write_json(self.out / _STATE_FILE, state)
+            if previous and previous != state["checkpoint"]:
+                shutil.rmtree(self.out / previous, ignore_errors=True)
+        _barrier(self.process)
+
+    def _finish(self, state: dict[str, Any], config: dict[str, Any], model: nn.Module) -> TrainResult:
+        """Write the selected weights and metadata once every epoch is done."""
+        finished = state["epoch"] >= self.setup.epochs
+        weights = sha = None
+        meta: dict[str, Any] = {}
+        if finished:
+            best = self.setup.selection == "best_clean"
+            source = self.out / ("checkpoints/best.safetensors" if best else f"{state['checkpoint']}/model.safetensors")
+            selected_epoch = state["best"]["epoch"] if best else state["epoch"]
+            weights = self.out / "model.safetensors"
+            if self.process.is_main:
+                shutil.copyfile(source, weights)
+            _barrier(self.process)
+            sha = _sha256(weights)
+            meta = {
+                **config,
+                "recipe_title": self.recipe.title,
+                "paper": self.recipe.paper,
+                "checkpoint_rule": self.recipe.checkpoint,
+                "dataset": self.setup.dataset,
+                "arch": self.setup.arch,
+                "epochs": self.setup.epochs,
+                "selection": self.setup.selection,
+                "selected_epoch": selected_epoch,
+                "selected_eval_clean_accuracy": state["history"][selected_epoch - 1]["eval_clean_accuracy"],
+                "wall_time_seconds": state["wall_time_seconds"],
+                "versions": _versions(),
+                "weights": weights.name,
+                "sha256": sha,
+                "history": state["history"],
+            }
+            if self.process.is_main:
+                _write_json(self.out / "metadata.json", meta)
+        return TrainResult(self.out, model, weights, sha, state["epoch"], finished, state["history"], meta)

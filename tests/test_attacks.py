@@ -1,0 +1,136 @@
+"""attacks.py: the CW margin loss and its PGD, model views for adaptive attacks, specs, presets."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+import torchattacks
+
+from robustbench_logits.attacks import (
+    PRESETS,
+    AttackSpec,
+    MarginPGD,
+    adaptive_attacks,
+    cw_margin_loss,
+    model_view,
+    preset,
+    project_to_threat_model,
+)
+from robustbench_logits.errors import UserError
+from robustbench_logits.heads import BoundedLogitFunction, ScaledTanh
+from robustbench_logits.models import LogitHeadModel
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: the 2 shared cores are oversubscribed otherwise (10-40x slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _linear(seed: int = 0, classes: int = 3) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Flatten(), nn.Linear(4, classes)).eval()
+
+
+def test_cw_margin_loss_values_and_gradient_match_the_cw_formula() -> None:
+    logits = torch.tensor([[1.0, 5.0, 2.0], [3.0, 0.0, -60.0], [-40.0, 30.0, 0.0]], requires_grad=True)
+    labels = torch.tensor([1, 0, 0])
+    loss = cw_margin_loss(logits, labels, kappa=50.0)
+    # min(max_{i!=y} z_i - z_y, kappa), by hand: 2-5, 0-3, min(30+40, 50)
+    assert loss.tolist() == [-3.0, -3.0, 50.0]
+    loss.sum().backward()
+    # d/dz = +1 at the best other class, -1 at the true class; 0 where the kappa clamp is active.
+    assert logits.grad.tolist() == [[0.0, -1.0, 1.0], [-1.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
+
+
+def test_margin_pgd_stays_in_budget_and_raises_the_margin_loss() -> None:
+    model = _linear()
+    torch.manual_seed(1)
+    x = torch.rand(16, 1, 2, 2)
+    y = model(x).argmax(1)
+    adv = MarginPGD(model, eps=0.1, alpha=0.02, steps=10, kappa=50.0)(x, y)
+    assert (adv - x).abs().max() <= 0.1 + 1e-6
+    assert adv.min() >= 0 and adv.max() <= 1
+    with torch.no_grad():
+        assert (cw_margin_loss(model(adv), y) > cw_margin_loss(model(x), y)).all()
+
+
+def test_projection_onto_linf_and_l2_balls() -> None:
+    x = torch.full((1, 1, 1, 2), 0.5)
+    far = torch.tensor([[[[0.9, 0.0]]]])
+    assert project_to_threat_model(far, x, 0.1, "Linf").flatten().tolist() == pytest.approx([0.6, 0.4])
+    # L2: delta (0.4, -0.5) has norm sqrt(0.41); rescaled to norm 0.1.
+    scale = 0.1 / math.sqrt(0.41)
+    expected = [0.5 + 0.4 * scale, 0.5 - 0.5 * scale]
+    assert project_to_threat_model(far, x, 0.1, "L2").flatten().tolist() == pytest.approx(expected)
+    inside = torch.tensor([[[[0.55, 0.5]]]])
+    assert torch.equal(project_to_threat_model(inside, x, 0.1, "L2"), inside)
+
+
+def test_views_strip_or_replace_the_head_and_leave_the_model_alone() -> None:
+    torch.manual_seed(0)
+    backbone = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    model = LogitHeadModel(backbone, ScaledTanh(s=100.0)).eval()
+    x = torch.rand(5, 1, 2, 2)
+    with torch.no_grad():
+        z = backbone(x)
+        assert torch.allclose(model(x), torch.tanh(100 * z))
+        assert torch.allclose(model_view(model, "prehead")(x), z)
+        assert torch.allclose(model_view(model, "stanh_s1")(x), torch.tanh(z))  # LCAT eq. 7 with s = 1
+        assert model.head.s == 100.0 and torch.allclose(model(x), torch.tanh(100 * z))
+        blf_model = LogitHeadModel(backbone, BoundedLogitFunction(gamma=2.0)).eval()
+        assert torch.allclose(model_view(blf_model, "tanh_head")(x), 2.0 * torch.tanh(z))  # Kanai sec. 5.2
+    with pytest.raises(UserError, match="LogitHeadModel"):
+        model_view(backbone, "prehead")
+
+
+def test_adaptive_attacks_depend_on_the_head() -> None:
+    backbone = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    stanh = [s.name for s in adaptive_attacks(LogitHeadModel(backbone, ScaledTanh()))]
+    blf = [s.name for s in adaptive_attacks(LogitHeadModel(backbone, BoundedLogitFunction()))]
+    assert stanh == ["adaptive/prehead-pgd", "adaptive/stanh-s1-pgd", "adaptive/prehead-apgd-dlr"]
+    assert blf == ["adaptive/prehead-pgd", "adaptive/tanh-pgd", "adaptive/prehead-apgd-dlr"]
+    assert adaptive_attacks(backbone) == []
+
+
+def test_specs_build_torchattacks_and_reject_bad_input() -> None:
+    model = _linear()
+    pgd = AttackSpec("pgd-5", "pgd", {"steps": 5}).build(model, 0.1, "Linf")
+    assert isinstance(pgd, torchattacks.PGD) and pgd.steps == 5 and pgd.alpha == pytest.approx(2.5 * 0.1 / 5)
+    assert isinstance(AttackSpec("r", "pgd", {"restarts": 3}).build(model, 0.1, "Linf"), torchattacks.MultiAttack)
+    assert isinstance(AttackSpec("p", "pgd").build(model, 0.5, "L2"), torchattacks.PGDL2)
+    assert AttackSpec("f", "fgsm").category == "single_step" and AttackSpec("s", "spsa").category == "black_box"
+    with pytest.raises(UserError, match="unknown attack"):
+        AttackSpec("x", "deepfool-ish")
+    with pytest.raises(UserError, match="L-inf only"):
+        AttackSpec("f", "fgsm").build(model, 0.5, "L2")
+    with pytest.raises(UserError, match="bad parameters"):
+        AttackSpec("p", "pgd", {"stepz": 3}).build(model, 0.1, "Linf")
+
+
+def test_a_users_torchattacks_instance_runs_as_built() -> None:
+    model = _linear()
+    mine = torchattacks.PGD(model, eps=0.05, alpha=0.01, steps=7)
+    spec = AttackSpec.from_instance(mine, name="my-pgd")
+    assert spec.build(_linear(seed=1), 0.3, "Linf") is mine
+    assert spec.category == "user" and spec.describe()["params"]["steps"] == 7
+    with pytest.raises(UserError, match="torchattacks.Attack"):
+        AttackSpec.from_instance(model)  # type: ignore[arg-type]
+
+
+def test_presets_carry_the_papers_settings() -> None:
+    model = _linear()
+    assert preset("summers-pgd1000").build(model, 0.03, "Linf").steps == 1000
+    spsa = preset("kanai-spsa-mnist").build(model, PRESETS["kanai-spsa-mnist"][1], "Linf")
+    assert (spsa.eps, spsa.delta, spsa.lr, spsa.nb_iter, spsa.nb_sample) == (0.15, 0.01, 0.01, 40, 2048)
+    assert preset("lma-cw").build(model, 8 / 255, "Linf").kappa == 50.0
+    for name in PRESETS:
+        assert preset(name) is not PRESETS[name][0]  # a copy: editing it cannot change the preset
+    with pytest.raises(UserError, match="unknown attack preset"):
+        preset("nope")

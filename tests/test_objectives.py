@@ -1,0 +1,223 @@
+"""Objectives: which forward pass feeds which loss, checked against numpy formulas at fixed points.
+
+The "model" is the identity, so the inputs are the logits and every expected value is written
+out by hand from the papers' equations (not computed with losses.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from robustbench_logits.errors import UserError
+from robustbench_logits.objectives import (
+    MixedLabels,
+    ObjectiveError,
+    create_objective,
+    hard_labels,
+)
+
+Z = np.array([[2.0, -1.0, 0.5], [0.2, 0.3, -0.4], [-1.5, 2.5, 1.0]])
+Z_ADV = np.array([[0.5, 1.0, 0.0], [1.2, -0.3, 0.4], [0.5, 0.5, -2.0]])
+Y = np.array([0, 2, 1])
+IDENTITY = nn.Identity()
+
+
+def _t(a: np.ndarray) -> torch.Tensor:
+    return torch.tensor(a, dtype=torch.float64)
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def _ce(z: np.ndarray, y: np.ndarray) -> float:
+    return float(-_log_softmax(z)[np.arange(len(y)), y].mean())
+
+
+def _kl_rows(z_nat: np.ndarray, z_adv: np.ndarray) -> np.ndarray:
+    p = np.exp(_log_softmax(z_nat))
+    return (p * (_log_softmax(z_nat) - _log_softmax(z_adv))).sum(axis=1)
+
+
+def _bce(z: np.ndarray, y: np.ndarray) -> float:
+    p = np.exp(_log_softmax(z))
+    total = 0.0
+    for i, label in enumerate(y):
+        p_false = max(p[i, k] for k in range(z.shape[1]) if k != label)
+        total += -np.log(p[i, label]) - np.log(1.0 - p_false)
+    return total / len(y)
+
+
+def _squared_hinge(z: np.ndarray, y: np.ndarray, delta: float) -> float:
+    total = 0.0
+    for i, label in enumerate(y):
+        total += sum(max(0.0, z[i, j] - z[i, label] + delta) ** 2 for j in range(z.shape[1]) if j != label)
+    return total / len(y)
+
+
+def _mhuber(u: np.ndarray, v: np.ndarray, alpha: float) -> float:
+    d = u - v
+    h = np.where(np.abs(d) / alpha <= np.pi / 2, alpha**2 * (1 - np.cos(d / alpha)), alpha * np.abs(d) + (1 - np.pi / 2) * alpha**2)
+    return float(h.mean())
+
+
+def _run(name: str, x_adv: np.ndarray | None = Z_ADV, y: object = None, **hp: object) -> tuple[float, torch.Tensor]:
+    objective = create_objective(name, **hp)
+    loss, logits = objective(IDENTITY, _t(Z), _t(Y).long() if y is None else y, None if x_adv is None else _t(x_adv))
+    return float(loss), logits
+
+
+def test_cross_entropy_reads_the_pass_it_is_told_to() -> None:
+    clean, logits_clean = _run("cross_entropy", on="clean")
+    perturbed, logits_perturbed = _run("cross_entropy", on="perturbed")
+    assert clean == pytest.approx(_ce(Z, Y), abs=1e-12)
+    assert perturbed == pytest.approx(_ce(Z_ADV, Y), abs=1e-12)  # PGD-AT, CE+NOI
+    assert torch.equal(logits_clean, _t(Z)) and torch.equal(logits_perturbed, _t(Z_ADV))
+
+
+def test_label_smoothing_uses_s_over_c_minus_1() -> None:
+    s = 0.3
+    targets = np.full(Z.shape, s / 2)
+    targets[np.arange(3), Y] = 1 - s
+    expected = float(-(targets * _log_softmax(Z)).sum(axis=1).mean())  # Summers eq. 8
+    # losses.smoothed_targets builds the targets in float32: compare at float32 precision
+    assert _run("label_smoothing", smoothing=s)[0] == pytest.approx(expected, abs=1e-6)
+
+
+def test_logit_squeezing_value_and_gradient() -> None:
+    weight = 0.4
+    expected = _ce(Z, Y) + weight / 2 * float((Z**2).sum(axis=1).mean())  # Kanai eq. 3
+    z = _t(Z).requires_grad_(True)
+    loss, _ = create_objective("logit_squeezing", weight=weight)(IDENTITY, z, _t(Y).long(), None)
+    loss.backward()
+    one_hot = np.eye(3)[Y]
+    expected_grad = (np.exp(_log_softmax(Z)) - one_hot) / 3 + weight * Z / 3
+    assert float(loss.detach()) == pytest.approx(expected, abs=1e-12)
+    np.testing.assert_allclose(z.grad.numpy(), expected_grad, atol=1e-12)
+
+
+def test_ice_subtracts_lambda_times_the_ce_of_every_class() -> None:
+    weight = 0.2
+    ce_all_classes = -_log_softmax(Z_ADV).sum(axis=1)  # sum_i CE(z, i), LCAT eq. 4
+    expected = _ce(Z_ADV, Y) - weight * float(ce_all_classes.mean())
+    assert _run("ice", weight=weight, on="perturbed")[0] == pytest.approx(expected, abs=1e-12)
+
+
+def test_laa_focal_on_noisy_plus_amplitude_alignment() -> None:
+    lam, beta, gamma = 15.0, 2.0, 2.0
+    log_p = _log_softmax(Z_ADV)[np.arange(3), Y]
+    focal = float(-(((1 - np.exp(log_p)) ** gamma) * log_p).mean())
+    amp_noisy, amp_clean = Z_ADV.max(1) - Z_ADV.min(1), Z.max(1) - Z.min(1)
+    expected = focal + lam * (np.linalg.norm(amp_noisy - beta) + abs(amp_noisy.mean() - amp_clean.mean()))  # LCAT eq. 6
+    loss, logits = _run("laa", weight=lam, amplitude_target=beta, gamma=gamma)
+    assert loss == pytest.approx(expected, abs=1e-10)
+    assert torch.equal(logits, _t(Z_ADV))
+
+
+def test_pc_lc_is_cross_entropy_during_warmup_then_pc_plus_constraint() -> None:
+    xi, lam = 0.995, 0.05
+    objective = create_objective("pc_lc", margin=xi, weight=lam, ce_warmup_epochs=1)
+    objective.start_epoch(0)
+    assert float(objective(IDENTITY, _t(Z), _t(Y).long(), None)[0]) == pytest.approx(_ce(Z, Y), abs=1e-12)
+    objective.start_epoch(1)
+    p = np.exp(_log_softmax(Z))
+    pc = lc = 0.0
+    for i, label in enumerate(Y):
+        others = [k for k in range(3) if k != label]
+        pc += sum(max(0.0, p[i, k] + xi - p[i, label]) for k in others)  # Li et al. eq. 6
+        j = max(others, key=lambda k: Z[i, k])
+        lc += max(0.0, Z[i, label] - Z[i, j])  # eq. 16, d_yj
+    expected = pc / 3 + lam * lc / 3
+    assert float(objective(IDENTITY, _t(Z), _t(Y).long(), None)[0]) == pytest.approx(expected, abs=1e-12)
+
+
+def test_alp_pairs_clean_and_adversarial_logits() -> None:
+    alpha, lam = 0.25, 0.5
+    expected = alpha * _ce(Z, Y) + (1 - alpha) * _ce(Z_ADV, Y) + lam * float(((Z - Z_ADV) ** 2).sum(axis=1).mean())
+    assert _run("alp", clean_weight=alpha, pairing_weight=lam)[0] == pytest.approx(expected, abs=1e-12)
+
+
+def test_lrm_value_and_detached_ratio_coefficient() -> None:
+    s, beta, ratio = 0.1, 1e-3, 0.125
+    targets = np.full(Z.shape, s / 2)
+    targets[np.arange(3), Y] = 1 - s
+    j_adv = float(-(targets * _log_softmax(Z_ADV)).sum(axis=1).mean())
+    h = float(-(np.exp(_log_softmax(Z)) * _log_softmax(Z_ADV)).sum(axis=1).mean())
+    squeeze = float(((Z**2).sum(1) + (Z_ADV**2).sum(1)).mean())
+    # Summers eq. 11, sec. 5.2: the pairing term is set to J / ratio in value
+    expected = j_adv + (j_adv / h) / ratio * h + beta * squeeze
+    assert _run("lrm", smoothing=s, beta=beta, ratio=ratio)[0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_lrm_takes_mixed_labels() -> None:
+    lam = 0.7
+    mixed = MixedLabels(_t(Y).long(), torch.tensor([1, 0, 2]), lam)
+    targets = lam * np.eye(3)[Y] + (1 - lam) * np.eye(3)[[1, 0, 2]]
+    j_adv = float(-(targets * _log_softmax(Z_ADV)).sum(axis=1).mean())
+    squeeze = float(((Z**2).sum(1) + (Z_ADV**2).sum(1)).mean())
+    expected = j_adv + j_adv / 0.5 + 0.0 * squeeze
+    assert _run("lrm", y=mixed, smoothing=0.0, beta=0.0, ratio=0.5)[0] == pytest.approx(expected, rel=1e-6)
+    assert hard_labels(mixed).tolist() == Y.tolist()
+
+
+def test_trades_reports_clean_logits() -> None:
+    expected = _ce(Z, Y) + 6.0 * float(_kl_rows(Z, Z_ADV).mean())  # LMA-AT eq. 15
+    loss, logits = _run("trades", kl_weight=6.0)
+    assert loss == pytest.approx(expected, abs=1e-12)
+    assert torch.equal(logits, _t(Z))
+
+
+def test_mart_weights_kl_by_clean_misclassification() -> None:
+    p_true = np.exp(_log_softmax(Z))[np.arange(3), Y]
+    expected = _bce(Z_ADV, Y) + 5.0 * float((_kl_rows(Z, Z_ADV) * (1 - p_true)).mean())  # LCAT eq. 3
+    assert _run("mart", kl_weight=5.0)[0] == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("base", ["at", "trades", "mart", "bce"])
+def test_lma_family_two_steps_of_moving_average(base: str) -> None:
+    delta, beta, alpha, tau, kl = 0.9, 86.0, 5.345, 0.2, 3.0
+    hp = {"base": base, "margin": delta, "mhuber_weight": beta, "mhuber_alpha": alpha, "tau": tau}
+    if base in ("trades", "mart"):
+        hp["kl_weight"] = kl
+    objective = create_objective("lma", **hp)
+    y = _t(Y).long()
+    objective(IDENTITY, _t(Z), y, _t(Z_ADV))  # step 1: EMA = (1 - tau) f
+    z2, z2_adv = Z * 0.5 + 0.1, Z_ADV - 0.2
+    loss = float(objective(IDENTITY, _t(z2), y, _t(z2_adv))[0])
+    ema_nat = tau * (1 - tau) * Z + (1 - tau) * z2  # Alg. 1 from logit_0 = 0
+    ema_adv = tau * (1 - tau) * Z_ADV + (1 - tau) * z2_adv
+    p_true = np.exp(_log_softmax(z2))[np.arange(3), Y]
+    base_value = {
+        "at": _ce(z2_adv, Y),  # eq. 14
+        "trades": _ce(z2, Y) + kl * float(_kl_rows(z2, z2_adv).mean()),  # eq. 16
+        "mart": _bce(z2_adv, Y) + kl * float((_kl_rows(z2, z2_adv) * (1 - p_true)).mean()),
+        "bce": _bce(z2_adv, Y),  # eq. 17
+    }[base]
+    expected = base_value + _squared_hinge(z2_adv, Y, delta) + beta * _mhuber(ema_adv, ema_nat, alpha)
+    assert loss == pytest.approx(expected, rel=1e-10)
+
+
+def test_lma_state_round_trips_through_state_dict() -> None:
+    first = create_objective("lma", base="bce")
+    y = _t(Y).long()
+    first(IDENTITY, _t(Z), y, _t(Z_ADV))
+    second = create_objective("lma", base="bce")
+    second.load_state_dict(first.state_dict())
+    assert float(first(IDENTITY, _t(Z_ADV), y, _t(Z))[0]) == float(second(IDENTITY, _t(Z_ADV), y, _t(Z))[0])
+
+
+def test_errors_say_what_to_do() -> None:
+    with pytest.raises(ObjectiveError, match="attack or a noise"):
+        _run("trades", x_adv=None)
+    with pytest.raises(ObjectiveError, match="mixed labels"):
+        _run("trades", y=MixedLabels(_t(Y).long(), _t(Y).long(), 0.5))
+    with pytest.raises(ObjectiveError, match="choose one of"):
+        create_objective("nope")
+    with pytest.raises(ObjectiveError, match="bad hyperparameters"):
+        create_objective("trades", beta=1.0)
+    with pytest.raises(UserError, match="'on'"):
+        create_objective("cross_entropy", on="adversarial")

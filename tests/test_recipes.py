@@ -1,0 +1,116 @@
+"""Recipes: the papers' settings are recorded, the CPU preset shrinks them, and every recipe trains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from robustbench_logits.cli import app
+from robustbench_logits.recipes import RecipeError, get_recipe, list_recipes
+from robustbench_logits.train import train
+
+ISSUE_METHODS = {
+    "standard", "label-smoothing", "logit-squeezing", "blf", "l-blf", "tanh", "lcat",
+    "lcat-ce-noi", "lcat-ce-noi-tanh", "lcat-laa-adv-tanh", "lcat-ice", "lcat-ice-noi", "lcat-ice-noi-tanh",
+    "pc-lc", "alp", "lrm", "pgd-at", "trades", "mart", "blf-at", "at-ours", "trades-ours", "mart-ours", "lma-at",
+}  # fmt: skip
+
+
+def test_every_method_of_the_issue_has_a_recipe_with_a_paper() -> None:
+    names = {recipe.name for recipe in list_recipes()}
+    assert ISSUE_METHODS <= names
+    for recipe in list_recipes():
+        assert recipe.paper and recipe.checkpoint and recipe.setups
+        assert all(setup.source for setup in recipe.setups)
+
+
+def test_lma_at_records_section_5_1() -> None:
+    setup = get_recipe("lma-at").setup("cifar10", "resnet18_cifar")
+    assert (setup.optimizer, setup.lr, setup.momentum, setup.weight_decay) == ("sgd", 0.01, 0.9, 3.5e-3)
+    assert (setup.epochs, setup.batch_size, setup.lr_milestones) == (130, 100, (75, 90))
+    assert setup.attack is not None
+    assert (setup.attack.eps, setup.attack.step_size, setup.attack.steps) == (8 / 255, 2 / 255, 10)
+    assert (setup.attack.loss, setup.attack.start) == ("ce_margin", "normal")  # Alg. 1
+    hp = setup.hyperparameters
+    assert (hp["base"], hp["margin"], hp["mhuber_weight"], hp["mhuber_alpha"], hp["tau"]) == ("bce", 0.9, 86.0, 5.345, 0.2)
+    assert get_recipe("lma-at").setup("cifar100", "resnet18_cifar").hyperparameters["mhuber_weight"] == 96.0
+    assert get_recipe("lma-at").setup("cifar10", "wide_resnet34_10").hyperparameters["mhuber_alpha"] == 2.345
+
+
+def test_kanai_2c2f_and_4c3f_settings_keep_the_best_clean_epoch() -> None:
+    small = get_recipe("blf").setup("mnist", "cnn2c2f")
+    assert (small.lr, small.momentum, small.weight_decay, small.batch_size, small.epochs) == (0.01, 0.5, 0.01, 64, 100)
+    assert small.selection == "best_clean"
+    larger = get_recipe("blf").setup("mnist", "cnn4c3f")
+    assert (larger.weight_decay, larger.lr_milestones) == (0.0, (55, 75, 90))
+    attack = get_recipe("blf-at").setup("mnist", "cnn2c2f").attack
+    assert attack is not None and (attack.eps, attack.step_size, attack.steps) == (0.3, 0.01, 40)
+    assert get_recipe("l-blf").head_kwargs["gamma_tilde_init"] == -1.0
+
+
+def test_lcat_and_pc_lc_settings() -> None:
+    lcat = get_recipe("lcat")
+    assert lcat.head == "scaled_tanh" and lcat.head_kwargs["s"] == 100.0
+    assert lcat.setup("mnist", "resnet18_cifar").noise == 0.8
+    assert lcat.setup("cifar10", "resnet18_cifar").noise == pytest.approx(20 / 255)
+    assert lcat.setup("cifar10", "resnet18_cifar").hyperparameters["weight"] == 15.0
+    adv = get_recipe("lcat-laa-adv-tanh").setup("cifar10", "resnet18_cifar")
+    assert adv.noise is None and adv.attack is not None and (adv.attack.steps, adv.attack.eps) == (5, 8 / 255)
+    pc = get_recipe("pc-lc").setup("mnist", "lenet5")
+    assert (pc.optimizer, pc.lr, pc.batch_size, pc.epochs) == ("adam", 0.01, 256, 100)
+    assert (pc.hyperparameters["ce_warmup_epochs"], pc.hyperparameters["margin"], pc.hyperparameters["weight"]) == (50, 0.995, 0.05)
+
+
+def test_cpu_preset_shrinks_compute_not_the_method() -> None:
+    paper = get_recipe("pgd-at").setup("mnist", "cnn2c2f")
+    cpu = get_recipe("pgd-at").setup("mnist", "cnn2c2f", preset="cpu")
+    assert cpu.epochs == 1 and cpu.lr_milestones == () and cpu.budget
+    assert cpu.attack is not None and cpu.attack.steps == 10
+    assert cpu.attack.step_size == pytest.approx(2.5 * 0.3 / 10) and cpu.attack.eps == paper.attack.eps
+    assert cpu.lr == pytest.approx(0.2 * (1 - 0.5)) and cpu.weight_decay == 0.0
+    assert cpu.hyperparameters == paper.hyperparameters
+    pc = get_recipe("pc-lc").setup("mnist", "lenet5", preset="cpu")
+    assert (pc.epochs, pc.hyperparameters["ce_warmup_epochs"], pc.lr) == (2, 1, 0.01)  # Adam keeps its lr
+
+
+def test_fallbacks_are_noted_and_missing_settings_refused() -> None:
+    setup = get_recipe("lcat").setup("mnist", "cnn2c2f")
+    assert setup.arch == "cnn2c2f" and any("no paper setting" in note for note in setup.notes)
+    assert get_recipe("pc-lc").setup("fashion_mnist", "lenet5").hyperparameters["ce_warmup_epochs"] == 50
+    with pytest.raises(RecipeError, match="train --list"):
+        get_recipe("madry")
+    with pytest.raises(RecipeError, match="only preset"):
+        get_recipe("standard").setup("mnist", "cnn2c2f", preset="gpu")
+    with pytest.raises(RecipeError, match="no setting"):
+        get_recipe("lcat").setup("tiny_imagenet", "resnet18_cifar")
+
+
+def test_cli_lists_every_recipe_with_its_paper() -> None:
+    result = CliRunner().invoke(app, ["train", "--list"])
+    assert result.exit_code == 0
+    for recipe in list_recipes():
+        assert recipe.name in result.output and recipe.paper in result.output
+
+
+@pytest.fixture(scope="module")
+def tiny_mnist(mnist_small: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    x_train, y_train, _, _ = mnist_small
+    return x_train[:48], y_train[:48]
+
+
+@pytest.mark.parametrize("name", sorted(ISSUE_METHODS | {r.name for r in list_recipes()}))
+def test_each_recipe_trains_and_its_objective_goes_down(name: str, tiny_mnist: tuple[torch.Tensor, torch.Tensor], tmp_path: Path) -> None:
+    x, y = tiny_mnist
+    result = train(
+        name, "mnist", "cnn2c2f", tmp_path, preset="cpu", epochs=4, batch_size=16, seed=1,
+        train_data=(x, y), eval_data=(x[:16], y[:16]), progress=False, threads=1,
+    )  # fmt: skip
+    losses = [record["train_loss"] for record in result.history]
+    assert result.finished and all(torch.isfinite(torch.tensor(losses)))
+    # PC-LC changes loss at its warm-up boundary (epochs // 2): compare within the last phase.
+    first = 2 if name == "pc-lc" else 0
+    assert losses[-1] < losses[first], losses
+    assert (tmp_path / "model.safetensors").is_file()

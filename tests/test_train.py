@@ -1,0 +1,183 @@
+"""The trainer: inner attack, schedule, checkpoints and resume, selection, metadata, DDP, and MNIST accuracy."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+
+from robustbench_logits._inner_max import inner_maximisation
+from robustbench_logits.models import create_model
+from robustbench_logits.recipes import InnerMax, get_recipe
+from robustbench_logits.train import TrainError, _lr_factor, train
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny(mnist_small: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    x_train, y_train, _, _ = mnist_small
+    return x_train[:32], y_train[:32]
+
+
+def _kl(logits_nat: torch.Tensor, logits_adv: torch.Tensor) -> torch.Tensor:
+    p = F.softmax(logits_nat, dim=1)
+    return (p * (F.log_softmax(logits_nat, dim=1) - F.log_softmax(logits_adv, dim=1))).sum(1).mean()
+
+
+def _margin(logits: torch.Tensor, y: torch.Tensor, delta: float = 0.9) -> torch.Tensor:
+    true = logits.gather(1, y[:, None])
+    hinge = (logits - true + delta).clamp_min(0) ** 2
+    return hinge.masked_fill(F.one_hot(y, 10).bool(), 0).sum(1).mean()
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny: tuple[torch.Tensor, torch.Tensor]) -> torch.nn.Module:
+    """cnn2c2f fitted to the tiny batch (so its loss is low and an attack has room to raise it)."""
+    x, y = tiny
+    torch.manual_seed(0)
+    model = create_model("cnn2c2f", 10, 1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(60):
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    return model.eval()
+
+
+@pytest.mark.parametrize("loss", ["ce", "trades_kl", "ce_margin"])
+def test_inner_attack_raises_the_loss_it_maximises(loss: str, tiny: tuple[torch.Tensor, torch.Tensor], fitted: torch.nn.Module) -> None:
+    x, y = tiny
+    model = fitted
+    attack = InnerMax(eps=0.3, step_size=0.05, steps=10, loss=loss, start="normal")
+    x_adv = inner_maximisation(model, x, y, attack, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        objective = {
+            "ce": lambda z: F.cross_entropy(z, y),
+            "trades_kl": lambda z: _kl(model(x), z),
+            "ce_margin": lambda z: F.cross_entropy(z, y) + _margin(z, y),  # LMA-AT g' = CE + L'
+        }[loss]
+        noise = (x + 0.3 * torch.sign(torch.randn(x.shape, generator=torch.Generator().manual_seed(1)))).clamp(0, 1)
+        before, random, after = (float(objective(model(inputs))) for inputs in (x, noise, x_adv))
+    assert after > 2 * max(before, random) and after > before + 0.5
+    assert float((x_adv - x).abs().max()) <= 0.3 + 1e-6 and 0.0 <= float(x_adv.min()) and float(x_adv.max()) <= 1.0
+
+
+def test_inner_attack_freezes_batchnorm_keeps_the_head_in_training_form(tiny: tuple[torch.Tensor, torch.Tensor]) -> None:
+    x, y = tiny
+    model = create_model("resnet_small", 10, 1, head="scaled_tanh", img_size=28).train()
+    seen: list[bool] = []
+    model.head.register_forward_hook(lambda module, args, out: seen.append(module.training))
+    running_mean = [m.running_mean.clone() for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    inner_maximisation(model, x[:4], y[:4], InnerMax(0.3, 0.1, 2), torch.Generator().manual_seed(0))
+    assert seen == [True, True]  # S-Tanh attacked as tanh(z), LCAT eq. 7 training form
+    after = [m.running_mean for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert all(torch.equal(a, b) for a, b in zip(running_mean, after))  # BN in eval mode
+    assert all(m.training for m in model.modules())  # modes restored
+    assert all(p.grad is None for p in model.parameters())  # only input gradients
+
+
+def test_lr_schedule_warmup_then_step_decay() -> None:
+    summers = get_recipe("alp").setup("cifar10", "resnet18_cifar")  # 5 warm-up epochs, /10 at 100, 150
+    factor = _lr_factor(summers, steps_per_epoch=10)
+    assert factor(0) == pytest.approx(1 / 50) and factor(49) == pytest.approx(1.0)
+    assert factor(999) == 1.0 and factor(1000) == pytest.approx(0.1) and factor(1500) == pytest.approx(0.01)
+
+
+def _run(tmp: Path, tiny: tuple[torch.Tensor, torch.Tensor], recipe: str = "lma-at", **kw: object):  # noqa: ANN202
+    x, y = tiny
+    options = {"preset": "cpu", "epochs": 2, "batch_size": 8, "seed": 3, "progress": False, "threads": 1}
+    return train(recipe, "mnist", "cnn2c2f", tmp, train_data=(x, y), eval_data=(x[:16], y[:16]), **{**options, **kw})
+
+
+@pytest.mark.parametrize("recipe", ["lma-at", "lcat", "lrm"])
+def test_interrupted_run_resumes_to_the_same_weights(recipe: str, tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path) -> None:
+    # lma-at: dropout, PGD starts, momentum and the EMA state; lcat: noise; lrm: mixup draws.
+    straight = _run(tmp_path / "straight", tiny, recipe)
+    first = _run(tmp_path / "resumed", tiny, recipe, stop_after=1)
+    assert not first.finished and first.epochs_done == 1 and not (tmp_path / "resumed" / "model.safetensors").exists()
+    resumed = _run(tmp_path / "resumed", tiny, recipe)
+    assert resumed.finished and resumed.sha256 == straight.sha256
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in straight.history]
+
+
+def test_resume_refuses_another_configuration(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path) -> None:
+    _run(tmp_path, tiny, "standard", stop_after=1)
+    with pytest.raises(TrainError, match="another configuration"):
+        _run(tmp_path, tiny, "standard", seed=4)
+
+
+def test_outputs_selection_and_metadata(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path) -> None:
+    result = _run(tmp_path, tiny, "blf", epochs=3)  # Kanai: keep the best clean epoch
+    meta = json.loads((tmp_path / "metadata.json").read_text())
+    accuracies = [h["eval_clean_accuracy"] for h in meta["history"]]
+    best = max(range(3), key=lambda i: (accuracies[i], -i)) + 1
+    assert meta["selection"] == "best_clean" and meta["selected_epoch"] == best
+    assert meta["sha256"] == hashlib.sha256((tmp_path / "model.safetensors").read_bytes()).hexdigest() == result.sha256
+    assert meta["recipe"] == "blf" and meta["head"] == "blf" and meta["epochs"] == 3 and meta["dataset"] == "mnist"
+    assert meta["wall_time_seconds"] > 0 and {"torch", "timm", "python"} <= set(meta["versions"])
+    assert meta["setup"]["hyperparameters"] == {"on": "clean"}
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2, 3]
+    suffixes = {p.suffix for p in tmp_path.rglob("*") if p.is_file()}
+    assert suffixes <= {".safetensors", ".json", ".jsonl"}  # no pickle anywhere
+    weights = load_file(tmp_path / "model.safetensors")
+    assert any(k.startswith("backbone.") for k in weights)  # the LogitHeadModel's state
+
+
+def test_same_seed_same_weights(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path) -> None:
+    assert _run(tmp_path / "a", tiny, "trades", epochs=1).sha256 == _run(tmp_path / "b", tiny, "trades", epochs=1).sha256
+    assert _run(tmp_path / "c", tiny, "trades", epochs=1, seed=5).sha256 != _run(tmp_path / "a", tiny, "trades", epochs=1).sha256
+
+
+_DDP_SCRIPT = textwrap.dedent(
+    """
+    import os, sys, torch
+    from safetensors.torch import save_file
+    from robustbench_logits.train import train
+    x, y = torch.load(sys.argv[1], weights_only=True).values()
+    result = train("standard", "mnist", "lenet5", sys.argv[2], epochs=1, batch_size=8, train_data=(x, y),
+                   eval_data=(x, y), progress=False, device="cpu", threads=1)
+    state = {k: v.contiguous() for k, v in result.model.state_dict().items()}
+    save_file(state, os.path.join(sys.argv[2], "rank%s.safetensors" % os.environ["RANK"]))
+    """
+)
+
+
+def test_two_process_ddp_matches_one_adam_step_on_the_whole_batch(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path) -> None:
+    x, y = tiny[0][:8].clone(), tiny[1][:8].clone()
+    torch.save({"x": x, "y": y}, tmp_path / "data.pt")
+    (tmp_path / "script.py").write_text(_DDP_SCRIPT)
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", str(tmp_path / "script.py"), str(tmp_path / "data.pt"), str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    rank0, rank1 = load_file(out / "rank0.safetensors"), load_file(out / "rank1.safetensors")
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    assert json.loads((out / "metadata.json").read_text())["world_size"] == 2
+    # Expected: each rank sees 4 of the 8 examples, DDP averages the gradients, so one step of
+    # Adam (PC-LC baseline: lr 0.01) on the mean CE of all 8: theta - lr * g / (|g| + eps).
+    torch.manual_seed(0)
+    model = create_model("lenet5", 10, 1, img_size=28)
+    loss = F.cross_entropy(model(x), y)
+    grads = torch.autograd.grad(loss, list(model.parameters()))
+    for (name, parameter), grad in zip(model.named_parameters(), grads):
+        expected = parameter.detach() - 0.01 * grad / (grad.abs() + 1e-8)
+        torch.testing.assert_close(rank0[name], expected, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("arch, floor", [("cnn2c2f", 0.97), ("lenet5", 0.95)])
+def test_one_epoch_of_standard_ce_on_mnist(arch: str, floor: float, tmp_path: Path) -> None:
+    result = train("standard", "mnist", arch, tmp_path, preset="cpu", progress=False, threads=1)
+    assert result.metadata["selected_eval_clean_accuracy"] >= floor
