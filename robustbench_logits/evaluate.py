@@ -22,6 +22,7 @@ two noisy averages.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -37,7 +38,6 @@ from typing import Any, Sequence
 
 import torch
 import torch.nn as nn
-import torchattacks
 from torchattacks.attack import Attack
 
 from robustbench_logits.attacks import (
@@ -293,7 +293,6 @@ class _Entry:
     name: str
     category: str  # for the diagnostics: AutoAttack's Square counts as black-box
     spec: AttackSpec | None  # None: an AutoAttack component
-    seed: int = 0
 
 
 @dataclass
@@ -306,7 +305,6 @@ class _Context:
     suite: EvaluationSuite
     cascade: list[_Entry]
     adaptive: list[_Entry]
-    num_classes: int
 
 
 def _run_entry(ctx: _Context, entry: _Entry, position: int, chunk: int, x: torch.Tensor, y: torch.Tensor,
@@ -314,8 +312,7 @@ def _run_entry(ctx: _Context, entry: _Entry, position: int, chunk: int, x: torch
     """Adversarial examples for (x, y), projected onto the threat model."""
     torch.manual_seed(_derive_seed(ctx.seed, position, chunk))
     if entry.spec is None:
-        autoattack.attacks_to_run = [entry.name.split("/", 1)[1]]
-        autoattack.seed = ctx.seed
+        autoattack.attacks_to_run = [entry.name.split("/", 1)[1]]  # one at a time: per-attack outcomes
         x_adv, _ = autoattack.run_standard_evaluation(x, y, batch_size=max(1, x.shape[0]))
     else:
         attack = entry.spec.build(ctx.model, ctx.eps, ctx.norm)
@@ -354,10 +351,17 @@ def _zero_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[b
     return (grad.flatten(1).abs().sum(1) == 0).tolist()
 
 
+def _large_eps(thresholds: DiagnosticThresholds, norm: str, input_size: int) -> float:
+    """The probe's eps: given, else 1.0 L-inf / sqrt(d) L2 (the [0,1]^d cube's radius from any corner)."""
+    if thresholds.large_eps is not None:
+        return thresholds.large_eps
+    return 1.0 if norm == "Linf" else math.sqrt(input_size)
+
+
 def _large_eps_correct(ctx: _Context, chunk: int, x: torch.Tensor, y: torch.Tensor, correct: torch.Tensor) -> list[bool]:
     """Per example: still correct under PGD at the probe's large eps (only clean-correct ones attacked)."""
     th = ctx.suite.thresholds
-    eps = th.large_eps if th.large_eps is not None else (1.0 if ctx.norm == "Linf" else math.sqrt(x[0].numel()))
+    eps = _large_eps(th, ctx.norm, x[0].numel())
     result = correct.clone()
     index = correct.nonzero().flatten()
     if index.numel():
@@ -468,7 +472,7 @@ def _diagnose(suite: EvaluationSuite, cascade: list[_Entry], adaptive: list[_Ent
                 names.append(entry.name)
         earlier_names = ", ".join(e.name for e in cascade if e.category in earlier)
         if broke / n > th.margin:
-            flags[flag] = f"{'/'.join(names)} broke {_share(broke, n)} that {earlier_names} left robust ({what})"
+            flags[flag] = f"{', '.join(names)} broke {_share(broke, n)} that {earlier_names} left robust ({what})"
 
     iterative = {"white_box"}
     later_category_check("single_step_beats_iterative", {"single_step"}, iterative,
@@ -529,7 +533,7 @@ def _resolve_surrogate(surrogate: nn.Module | str | None, device: torch.device) 
 
 def _resolve_suite(suite: str | EvaluationSuite, threat_model: str, num_classes: int) -> EvaluationSuite:
     if isinstance(suite, EvaluationSuite):
-        return suite
+        return dataclasses.replace(suite, attacks=list(suite.attacks))  # extra_attacks must not edit the caller's
     if suite == "standard":
         return EvaluationSuite.standard()
     if suite == "full":
@@ -602,7 +606,7 @@ def benchmark(
         cascade = _build_cascade(suite, surrogate_module, surrogate_name)
         adaptive = ([_Entry(s.name, "adaptive", s) for s in adaptive_attacks(model, steps=suite.adaptive_steps)]
                     if suite.adaptive else [])
-        ctx = _Context(model, eps, threat_model, seed, device, suite, cascade, adaptive, num_classes)
+        ctx = _Context(model, eps, threat_model, seed, device, suite, cascade, adaptive)
         rank, world = _distributed()
         chunks = list(range(0, x.shape[0], batch_size))
         mine = [c for i, c in enumerate(chunks) if i % world == rank]
@@ -628,13 +632,13 @@ def benchmark(
         for key, value in o["times"].items():
             times[key] = times.get(key, 0.0) + value
     return _assemble(model, name, threat_model, eps, suite, cascade, adaptive, merged, times, seed, world,
-                     batch_size, model_name, weights_sha256, time.perf_counter() - wall_start)
+                     batch_size, x[0].numel(), model_name, weights_sha256, time.perf_counter() - wall_start)
 
 
 def _assemble(model: nn.Module, dataset: str, threat_model: str, eps: float, suite: EvaluationSuite,
               cascade: list[_Entry], adaptive: list[_Entry], merged: dict[str, Any], times: dict[str, float],
-              seed: int, world: int, chunk_size: int, model_name: str | None, weights_sha256: str | None,
-              wall_time: float) -> BenchmarkResult:
+              seed: int, world: int, chunk_size: int, input_size: int, model_name: str | None,
+              weights_sha256: str | None, wall_time: float) -> BenchmarkResult:
     """Accuracies, per-attack records and flags from the merged per-example outcomes."""
     correct, broken_by, adaptive_by = merged["correct"], merged["broken_by"], merged["adaptive_broken_by"]
     n = len(correct)
@@ -657,7 +661,7 @@ def _assemble(model: nn.Module, dataset: str, threat_model: str, eps: float, sui
                                logger=_logger_with(collector))
         merged["autoattack_warnings"] += [m for m in collector.messages if m not in merged["autoattack_warnings"]]
     th = suite.thresholds
-    large_eps = th.large_eps if th.large_eps is not None else (1.0 if threat_model == "Linf" else float("nan"))
+    large_eps = _large_eps(th, threat_model, input_size)
     flags = _diagnose(suite, cascade, adaptive, merged, n, per_attack, clean_acc, large_eps)
 
     def outcome(c: bool, b: int, a: int) -> str:

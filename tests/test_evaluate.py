@@ -317,3 +317,12 @@ def test_cli_eval_and_torchrun_sharding_give_one_identical_result(trained_cnn, t
         (tmp_path / "cnn.safetensors").read_bytes()).hexdigest()
     assert 0 < one["autoattack_acc"] < one["clean_acc"]
     assert (tmp_path / "one.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_l2_threat_model_runs_its_own_suite(trained_cnn, test_set) -> None:
+    full = [spec.name for spec in EvaluationSuite.full("L2").ordered()]
+    assert "cw-l2" in full and "fgsm" not in full and "fgm" in full  # FGSM is L-inf only
+    result = benchmark(trained_cnn, test_set, threat_model="L2", eps=2.0, n_examples=48,
+                       suite=_suite(AttackSpec("pgd-l2-10", "pgd", {"steps": 10})), progress=False)
+    assert result.worst_case_acc < result.clean_acc - 0.2 and result.flags == {}
+    assert result.provenance["probes"]["large_eps"] == pytest.approx(28.0)  # sqrt(784)
