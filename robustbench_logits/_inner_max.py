@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from robustbench_logits import losses
+from robustbench_logits.heads import LogitHead
 from robustbench_logits.objectives import MixedLabels
 from robustbench_logits.recipes import InnerMax, RecipeError
 
@@ -57,11 +58,14 @@ def _attack_mode(model: nn.Module) -> Iterator[None]:
     steep form would mask its gradient). Modes are restored afterwards.
     """
     modes = [(module, module.training) for module in model.modules()]
+    # Only a logit head (LogitHeadModel.head) keeps its mode: many timm classifiers also have a
+    # ``head`` attribute (with dropout), which must go to eval mode with the rest.
     head = getattr(model, "head", None)
-    head_training = head.training if isinstance(head, nn.Module) else False
+    logit_head = head if isinstance(head, LogitHead) else None
+    head_training = logit_head.training if logit_head is not None else False
     model.eval()
-    if isinstance(head, nn.Module):
-        head.train(head_training)
+    if logit_head is not None:
+        logit_head.train(head_training)
     try:
         yield
     finally:

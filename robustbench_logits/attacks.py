@@ -37,6 +37,7 @@ __all__ = [
     "AttackSpec",
     "MarginPGD",
     "adaptive_attacks",
+    "attack_parameters",
     "cw_margin_loss",
     "has_logit_head",
     "model_view",
@@ -225,6 +226,17 @@ def model_view(model: nn.Module, view: str) -> nn.Module:
     return VIEWS[view](model).eval()
 
 
+def attack_parameters(attack: Attack) -> dict[str, Any]:
+    """The scalar settings a built torchattacks attack actually runs with (provenance).
+
+    Resolved values, e.g. PGD's ``alpha`` when the spec left it to the default rule. For a
+    ``MultiAttack`` (restarts): the first attack's settings plus ``restarts``.
+    """
+    if isinstance(attack, torchattacks.MultiAttack):
+        return {**attack_parameters(attack.attacks[0]), "restarts": len(attack.attacks)}
+    return {k: v for k, v in vars(attack).items() if isinstance(v, (int, float, str, bool)) and not k.startswith("_")}
+
+
 # --- the spec -----------------------------------------------------------------------------------
 
 
@@ -259,20 +271,27 @@ class AttackSpec:
         """Wrap any ``torchattacks.Attack``; it runs as built (on the model it was built with)."""
         if not isinstance(attack, Attack):
             raise UserError(f"extra attacks must be torchattacks.Attack instances, got {type(attack).__name__}")
-        params = {k: v for k, v in vars(attack).items()
-                  if isinstance(v, (int, float, str, bool)) and not k.startswith("_")}
-        return cls(name=name or attack.attack, kind=type(attack).__name__, params=params, instance=attack)
+        return cls(name=name or attack.attack, kind=type(attack).__name__, params=attack_parameters(attack),
+                   instance=attack)
 
-    def build(self, model: nn.Module, eps: float, norm: str) -> Attack:
-        """The torchattacks attack, crafted on ``surrogate`` or on :func:`model_view` of ``model``."""
+    def build(self, model: nn.Module, eps: float, norm: str, seed: int | None = None) -> Attack:
+        """The torchattacks attack, crafted on ``surrogate`` or on :func:`model_view` of ``model``.
+
+        ``seed``: for attacks that reset torch's RNG themselves (torchattacks' APGD, APGD-T and
+        Square call ``manual_seed(self.seed)``, default 0), the seed they reset to, unless
+        ``params`` fixes one. Without it a caller's seed would be silently ignored by them.
+        """
         if self.instance is not None:
             return self.instance
         target = self.surrogate.eval() if self.surrogate is not None else model_view(model, self.view)
         builder, _ = ATTACKS[self.kind]
         try:
-            return builder(target, eps, norm, **self.params)
+            attack = builder(target, eps, norm, **self.params)
         except TypeError as error:
             raise UserError(f"bad parameters for attack {self.name!r} ({self.kind}): {error}") from None
+        if seed is not None and "seed" not in self.params and hasattr(attack, "seed"):
+            attack.seed = seed
+        return attack
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready provenance: name, kind, category, view, surrogate and parameters."""
@@ -351,14 +370,24 @@ def project_to_threat_model(x_adv: torch.Tensor, x: torch.Tensor, eps: float, no
     rescaling then clipping, which can only shrink the norm).
 
     Applied to every attack's output before scoring, so an unbounded (CW-L2) or buggy attack
-    cannot count a success outside the threat model.
+    cannot count a success outside the threat model. Points already inside are returned
+    bitwise unchanged: recomputing ``x + (x_adv - x)`` in float32 can move a point by one ulp,
+    enough to flip a prediction that an attack (FAB) left right at the decision boundary, and
+    then our verdict would differ from AutoAttack's on the same adversarial example. NaN
+    coordinates (a broken attack) are reset to the clean value rather than scored.
     """
+    x_adv = torch.where(torch.isnan(x_adv), x, x_adv)
     delta = x_adv - x
+    in_range = (x_adv >= 0) & (x_adv <= 1)
     if norm == "Linf":
-        delta = delta.clamp(-eps, eps)
+        inside = in_range & (delta.abs() <= eps)  # per coordinate: the L-inf ball is a box
+        projected = (x + delta.clamp(-eps, eps)).clamp(0.0, 1.0)
     elif norm == "L2":
-        norms = delta.flatten(1).norm(dim=1).clamp_min(1e-12)
-        delta = delta * torch.clamp(eps / norms, max=1.0).view(-1, *([1] * (x.dim() - 1)))
+        norms = delta.flatten(1).norm(dim=1)
+        shape = (-1, *([1] * (x.dim() - 1)))
+        inside = in_range.flatten(1).all(dim=1).view(shape) & (norms <= eps).view(shape)
+        scale = torch.clamp(eps / norms.clamp_min(1e-12), max=1.0).view(shape)
+        projected = (x + delta * scale).clamp(0.0, 1.0)
     else:
         raise UserError(f"unknown threat model {norm!r}: use 'Linf' or 'L2'")
-    return (x + delta).clamp(0.0, 1.0)
+    return torch.where(inside, x_adv, projected)

@@ -178,10 +178,37 @@ def eval_command(
 # --- zoo, leaderboard, submit, compare -------------------------------------------------
 
 
-@app.command("zoo", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def zoo_command(ctx: typer.Context) -> None:
-    """List and load the pretrained models shipped with the package."""
-    _not_yet("zoo", "model-zoo")
+@app.command("zoo")
+def zoo_command(
+    name: Optional[str] = typer.Argument(None, help="A zoo name or timm tag: show its record. Omit to list."),
+    dataset: Optional[str] = typer.Option(None, help="Only models for this dataset."),
+) -> None:
+    """List the pretrained models shipped with the package, or show one's provenance."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from robustbench_logits import zoo
+
+    console = Console()
+    if name is not None:
+        console.print_json(json.dumps({k: v for k, v in zoo.get_entry(name).to_dict().items() if k != "evaluation"}))
+        return
+    table = Table(title="robustbench-logits zoo (accuracies computed by scripts/build_zoo.py)")
+    for column in ("name", "timm tag", "dataset", "eps", "clean", "AutoAttack", "worst case", "reliable"):
+        table.add_column(column)
+    for model_name in zoo.list_models(dataset=dataset):
+        entry = zoo.get_entry(model_name)
+        ev = entry.evaluation or {}
+
+        def pct(key: str) -> str:
+            return "-" if ev.get(key) is None else f"{100 * ev[key]:.1f}%"
+
+        reliable = "-" if not ev else ("no (see flags)" if ev.get("unreliable") else "yes")
+        table.add_row(entry.name, entry.tag, entry.dataset, f"{entry.eps:g}", pct("clean_acc"),
+                      pct("autoattack_acc"), pct("worst_case_acc"), reliable)
+    console.print(table)
 
 
 @app.command("leaderboard", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -22,7 +22,6 @@ against the published class counts, before it is used.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import pickle
 import shutil
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from robustbench_logits._files import sha256_file
 from robustbench_logits.errors import DatasetError
 
 __all__ = ["DATASETS", "DatasetSpec", "data_root", "fetch_dataset", "load_dataset"]
@@ -127,16 +127,8 @@ def _spec(name: str) -> DatasetSpec:
     return DATASETS[name]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _cached_files_ok(spec: DatasetSpec, directory: Path) -> bool:
-    return all((directory / f).is_file() and _sha256(directory / f) == h for f, h in spec.files.items())
+    return all((directory / f).is_file() and sha256_file(directory / f) == h for f, h in spec.files.items())
 
 
 # --- offline sources -------------------------------------------------------------------
@@ -189,7 +181,7 @@ def _copy_verified(spec: DatasetSpec, source: Path, target: Path) -> None:
         partial = target / f"{file_name}.partial"
         with (gzip.open(packed, "rb") if not plain.is_file() else plain.open("rb")) as src, partial.open("wb") as dst:
             shutil.copyfileobj(src, dst)
-        actual = _sha256(partial)
+        actual = sha256_file(partial)
         if actual != expected:
             partial.unlink()
             raise DatasetError(

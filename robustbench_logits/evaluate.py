@@ -216,13 +216,22 @@ def _check_inputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classe
     """Reject inputs and models that would make the numbers meaningless (issue item 10)."""
     if not torch.is_floating_point(x) or x.dim() != 4:
         raise UserError(f"inputs must be float NCHW images, got {x.dtype} of shape {tuple(x.shape)}")
+    if not torch.isfinite(x).all():  # NaN fails every comparison, so the range check alone lets it through
+        raise UserError("inputs contain NaN or infinite values: clean the dataset before evaluating")
     if x.numel() and (x.min() < 0 or x.max() > 1):
         raise UserError(f"inputs span [{x.min():.3g}, {x.max():.3g}], not [0, 1]: put normalisation inside the model")
     if y.dtype != torch.int64 or y.shape != (x.shape[0],):
         raise UserError(f"labels must be int64 of shape ({x.shape[0]},), got {y.dtype} {tuple(y.shape)}")
+    if y.numel() and (y.min() < 0 or (num_classes is not None and y.max() >= num_classes)):
+        raise UserError(f"labels span [{int(y.min())}, {int(y.max())}], outside the dataset's classes: "
+                        "use class indices 0..C-1")
     probe = x[:32].to(device)
-    with torch.no_grad():
-        first, second = model(probe), model(probe)
+    try:
+        with torch.no_grad():
+            first, second = model(probe), model(probe)
+    except RuntimeError as error:
+        raise ModelError(f"the model fails on inputs of shape {tuple(probe.shape[1:])} ({str(error).splitlines()[0]}): "
+                         "build it for this dataset") from None
     if first.dim() != 2 or first.shape[0] != probe.shape[0]:
         raise ModelError(f"the model must return logits of shape (N, C), got {tuple(first.shape)}")
     expected = num_classes if num_classes is not None else int(y.max()) + 1
@@ -246,7 +255,8 @@ def state_dict_sha256(model: nn.Module) -> str:
     for name, tensor in sorted(model.state_dict().items()):
         tensor = tensor.detach().cpu().contiguous()
         digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
-        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        # reshape(-1): a 0-dim tensor (BatchNorm's num_batches_tracked) cannot be viewed as bytes
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
     return digest.hexdigest()
 
 
@@ -261,6 +271,10 @@ def _versions() -> dict[str, str]:
 
 
 # --- one chunk: the cascade ----------------------------------------------------------------------------
+
+
+#: The seed position of the large-eps probe (after any realistic number of attacks).
+_LARGE_EPS_POSITION = 10_000
 
 
 def _derive_seed(seed: int, position: int, chunk: int) -> int:
@@ -315,7 +329,7 @@ def _run_entry(ctx: _Context, entry: _Entry, position: int, chunk: int, x: torch
         autoattack.attacks_to_run = [entry.name.split("/", 1)[1]]  # one at a time: per-attack outcomes
         x_adv, _ = autoattack.run_standard_evaluation(x, y, batch_size=max(1, x.shape[0]))
     else:
-        attack = entry.spec.build(ctx.model, ctx.eps, ctx.norm)
+        attack = entry.spec.build(ctx.model, ctx.eps, ctx.norm, seed=_derive_seed(ctx.seed, position, chunk))
         x_adv = attack(x, y)
         ctx.model.eval()  # torchattacks restores the caller's mode; keep ours fixed
     return project_to_threat_model(x_adv.to(x.device).detach(), x, ctx.eps, ctx.norm)
@@ -365,7 +379,7 @@ def _large_eps_correct(ctx: _Context, chunk: int, x: torch.Tensor, y: torch.Tens
     result = correct.clone()
     index = correct.nonzero().flatten()
     if index.numel():
-        torch.manual_seed(_derive_seed(ctx.seed, 10_000, chunk))
+        torch.manual_seed(_derive_seed(ctx.seed, _LARGE_EPS_POSITION, chunk))
         spec = AttackSpec("large-eps-pgd", "pgd", {"steps": th.large_eps_steps})
         x_adv = spec.build(ctx.model, eps, ctx.norm)(x[index], y[index])
         ctx.model.eval()
@@ -379,6 +393,8 @@ def _evaluate_chunk(ctx: _Context, chunk: int, x: torch.Tensor, y: torch.Tensor,
     times: dict[str, float] = {}
     collector = _WarningCollector()
     aa_logger = logging.getLogger("auto-attack")
+    aa_level = aa_logger.level
+    aa_logger.setLevel(logging.WARNING)  # a quieter root logger must not drop AutoAttack's warnings
     aa_logger.addHandler(collector)
     try:
         autoattack = None
@@ -409,10 +425,28 @@ def _evaluate_chunk(ctx: _Context, chunk: int, x: torch.Tensor, y: torch.Tensor,
         tick()
     finally:
         aa_logger.removeHandler(collector)
+        aa_logger.setLevel(aa_level)
     return {
         "chunk": chunk, "correct": correct.tolist(), "broken_by": broken_by, "adaptive_broken_by": adaptive_broken_by,
         "zero_grad": zero_grad, "large_eps_correct": large_eps, "rescore_mismatch": mismatch,
         "times": times, "autoattack_warnings": collector.messages,
+        "autoattack_parameters": _autoattack_parameters(autoattack) if autoattack is not None else {},
+    }
+
+
+def _autoattack_parameters(autoattack: Any) -> dict[str, dict[str, Any]]:
+    """attack -> the settings pyautoattack ran it with, read back from its objects (not assumed)."""
+    apgd, apgd_t, fab, square = autoattack.apgd, autoattack.apgd_targeted, autoattack.fab, autoattack.square
+    common = {"version": autoattack.version, "norm": autoattack.norm, "seed": autoattack.seed}
+    return {
+        "apgd-ce": {**common, "loss": "ce", "n_iter": apgd.n_iter, "n_restarts": apgd.n_restarts,
+                    "rho": apgd.thr_decr, "eot_iter": apgd.eot_iter},
+        "apgd-t": {**common, "loss": "dlr-targeted", "n_iter": apgd_t.n_iter, "n_restarts": apgd_t.n_restarts,
+                   "n_target_classes": apgd_t.n_target_classes, "rho": apgd_t.thr_decr, "eot_iter": apgd_t.eot_iter},
+        "fab-t": {**common, "targeted": True, "n_iter": fab.n_iter, "n_restarts": fab.n_restarts,
+                  "n_target_classes": fab.n_target_classes, "alpha_max": fab.alpha_max, "eta": fab.eta, "beta": fab.beta},
+        "square": {**common, "n_queries": square.n_queries, "n_restarts": square.n_restarts, "p_init": square.p_init,
+                   "loss": square.loss, "resc_schedule": square.rescale_schedule},
     }
 
 
@@ -463,16 +497,18 @@ def _diagnose(suite: EvaluationSuite, cascade: list[_Entry], adaptive: list[_Ent
     newly = [sum(1 for b in merged["broken_by"] if b == k) for k in range(len(cascade))]
 
     def later_category_check(flag: str, categories: set[str], earlier: set[str], what: str) -> None:
-        seen_earlier, broke, names = False, 0, []
+        # In the cascade an attack only sees what the attacks before it left robust, so the evidence
+        # names, for each later attack that broke something, exactly the earlier ones it ran after.
+        before: list[str] = []
+        broke, evidence = 0, []
         for entry, count in zip(cascade, newly):
             if entry.category in earlier:
-                seen_earlier = True
-            elif entry.category in categories and seen_earlier:
+                before.append(entry.name)
+            elif entry.category in categories and before and count:
                 broke += count
-                names.append(entry.name)
-        earlier_names = ", ".join(e.name for e in cascade if e.category in earlier)
+                evidence.append(f"{entry.name} broke {count} left robust by {', '.join(before)}")
         if broke / n > th.margin:
-            flags[flag] = f"{', '.join(names)} broke {_share(broke, n)} that {earlier_names} left robust ({what})"
+            flags[flag] = f"{_share(broke, n)}: {'; '.join(evidence)} ({what})"
 
     iterative = {"white_box"}
     later_category_check("single_step_beats_iterative", {"single_step"}, iterative,
@@ -704,6 +740,7 @@ def _logger_with(handler: logging.Handler) -> logging.Logger:
     logger = logging.getLogger("robustbench_logits.autoattack_checks")
     logger.handlers = [handler]
     logger.propagate = False
+    logger.setLevel(logging.WARNING)  # not the root's level: the check's warning must reach the handler
     return logger
 
 

@@ -21,13 +21,11 @@ import dataclasses
 import hashlib
 import json
 import os
-import platform
 import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,7 @@ from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 from tqdm import tqdm
 
 from robustbench_logits import losses
+from robustbench_logits._files import package_versions, sha256_file, write_json
 from robustbench_logits._inner_max import inner_maximisation
 from robustbench_logits.data import DATASETS, load_dataset
 from robustbench_logits.errors import UserError
@@ -197,14 +196,16 @@ def _mix(x: Tensor, y: Tensor, kind: str | None, generator: torch.Generator) -> 
 
 
 def _perturb(
-    setup: Setup, objective: Objective, model: nn.Module, x: Tensor, y: Tensor | MixedLabels, generator: torch.Generator
+    setup: Setup, objective: Objective, model: nn.Module, x: Tensor, y: Tensor | MixedLabels,
+    generator: torch.Generator, epochs_done: float,
 ) -> Tensor | None:
-    """x_adv for the objective: PGD examples (recipe attack), uniform noise (LCAT NOI), or None."""
+    """x_adv for the objective: PGD examples (recipe attack, eps warm-up applied), uniform noise
+    (LCAT NOI), or None."""
     if not objective.uses_perturbed:
         return None
     if setup.attack is not None:
         margin = float(setup.hyperparameters.get("margin", 0.9))
-        return inner_maximisation(model, x, y, setup.attack, generator, margin)
+        return inner_maximisation(model, x, y, setup.attack.at_progress(epochs_done), generator, margin)
     if setup.noise is not None:
         return losses.uniform_noise(x, setup.noise, generator)
     raise TrainError(f"objective {objective.name!r} needs perturbed inputs but the recipe has neither an attack nor noise")
@@ -239,31 +240,6 @@ def _optimizer_from_files(optimizer: torch.optim.Optimizer, tensors: dict[str, T
     for index, slots in rest["scalars"].items():
         state.setdefault(int(index), {}).update(slots)
     optimizer.load_state_dict({"state": state, "param_groups": rest["param_groups"]})
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write atomically: a crash leaves the old file or the new one, never half of one."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str))
-    os.replace(tmp, path)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for package in _PACKAGES:
-        try:
-            versions[package] = importlib_metadata.version(package)
-        except importlib_metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
 
 
 # --- evaluation ---------------------------------------------------------------------------
@@ -429,10 +405,10 @@ class _Run:
         loss_sum = correct = seen = 0.0
         lr = optimizer.param_groups[0]["lr"]
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{setup.epochs}", disable=not self.progress, leave=False)
-        for x, y in bar:
+        for step, (x, y) in enumerate(bar):
             x, y = x.to(process.device), y.to(process.device)
             x, labels = _mix(x, y, setup.mixup, generator)
-            x_adv = _perturb(setup, objective, model, x, labels, generator)
+            x_adv = _perturb(setup, objective, model, x, labels, generator, epoch + step / len(loader))
             loss, logits = objective(trained, x, labels, x_adv)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -499,7 +475,7 @@ class _Run:
             scheduler=scheduler.state_dict(),  # plain numbers; lr_lambdas is [None] for a function
         )
         if self.process.is_main:
-            _write_json(self.out / _STATE_FILE, state)
+            write_json(self.out / _STATE_FILE, state)
             if previous and previous != state["checkpoint"]:
                 shutil.rmtree(self.out / previous, ignore_errors=True)
         _barrier(self.process)
@@ -517,7 +493,7 @@ class _Run:
             if self.process.is_main:
                 shutil.copyfile(source, weights)
             _barrier(self.process)
-            sha = _sha256(weights)
+            sha = sha256_file(weights)
             meta = {
                 **config,
                 "recipe_title": self.recipe.title,
@@ -530,11 +506,11 @@ class _Run:
                 "selected_epoch": selected_epoch,
                 "selected_eval_clean_accuracy": state["history"][selected_epoch - 1]["eval_clean_accuracy"],
                 "wall_time_seconds": state["wall_time_seconds"],
-                "versions": _versions(),
+                "versions": package_versions(),
                 "weights": weights.name,
                 "sha256": sha,
                 "history": state["history"],
             }
             if self.process.is_main:
-                _write_json(self.out / "metadata.json", meta)
+                write_json(self.out / "metadata.json", meta)
         return TrainResult(self.out, model, weights, sha, state["epoch"], finished, state["history"], meta)

@@ -212,10 +212,11 @@ def test_laa_alignment_term_vanishes_when_amplitudes_equal_target_and_means_matc
     noisy = t(np.array([[1.0, -1.0, 0.2], [0.5, -1.5, 0.0]]), grad=True)  # amplitudes 2, 2
     clean = t(np.array([[0.75, -0.75, 0.0], [2.0, -0.5, 0.1]]), grad=True)  # 1.5, 2.5: mean 2
     y = labels(np.array([0, 1]))
-    total = losses.laa_loss(noisy, clean, y, weight=15.0, amplitude_target=2.0)
-    alignment = total - losses.focal_loss(noisy, y)
-    assert alignment.item() == 0.0
-    alignment.backward()
+    total = losses.laa_loss(noisy, clean, y, weight=15.0, amplitude_target=2.0, gamma=2.0)
+    p_true = np_softmax(noisy.detach().numpy())[[0, 1], [0, 1]]
+    focal = (-((1 - p_true) ** 2) * np.log(p_true)).mean()
+    assert total.item() == pytest.approx(focal, rel=1e-12)  # the alignment term is exactly 0
+    total.backward()
     assert torch.isfinite(noisy.grad).all() and torch.isfinite(clean.grad).all()
 
 
@@ -285,8 +286,10 @@ def test_logit_constraint_uses_most_probable_false_class() -> None:
     assert rows[2] == 0.0  # row 2 is misclassified: no constraint
     value = losses.logit_constraint(t(Z_NAT), labels(), weight=0.05)
     assert value.item() == pytest.approx(0.05 * np.mean(rows))
-    total = losses.pc_lc_loss(t(Z_NAT), labels())
-    assert total.item() == pytest.approx(losses.pc_loss(t(Z_NAT), labels()).item() + value.item())
+    p = np_softmax(Z_NAT)
+    pc_rows = [sum(max(0.0, p[i, j] + 0.995 - p[i, Y[i]]) for j in range(4) if j != Y[i]) for i in range(3)]
+    total = losses.pc_lc_loss(t(Z_NAT), labels())  # eq. 16 without the constant C'
+    assert total.item() == pytest.approx(np.mean(pc_rows) + 0.05 * np.mean(rows))
 
 
 # ------------------------------------------------------------------------------ LMA-AT

@@ -59,9 +59,28 @@ def test_lcat_and_pc_lc_settings() -> None:
     assert lcat.setup("cifar10", "resnet18_cifar").hyperparameters["weight"] == 15.0
     adv = get_recipe("lcat-laa-adv-tanh").setup("cifar10", "resnet18_cifar")
     assert adv.noise is None and adv.attack is not None and (adv.attack.steps, adv.attack.eps) == (5, 8 / 255)
+    mnist_adv = get_recipe("lcat-laa-adv-tanh").setup("mnist", "resnet18_cifar").attack
+    assert mnist_adv is not None  # Table 1 pairs MNIST 0.2 with CIFAR 8/255; LCAT never uses 0.3
+    assert (mnist_adv.eps, mnist_adv.steps, mnist_adv.step_size) == (0.2, 5, pytest.approx(2.5 * 0.2 / 5))
     pc = get_recipe("pc-lc").setup("mnist", "lenet5")
     assert (pc.optimizer, pc.lr, pc.batch_size, pc.epochs) == ("adam", 0.01, 256, 100)
     assert (pc.hyperparameters["ce_warmup_epochs"], pc.hyperparameters["margin"], pc.hyperparameters["weight"]) == (50, 0.995, 0.05)
+
+
+def test_baselines_attack_as_their_own_code_does() -> None:
+    # MART (YisenWang/MART, mart.py) and TRADES start PGD at x + 0.001 N(0, I) and ascend CE / KL.
+    for dataset, arch in (("cifar10", "resnet18_cifar"), ("cifar100", "resnet18_cifar"), ("mnist", "cnn2c2f")):
+        mart = get_recipe("mart").setup(dataset, arch).attack
+        assert mart is not None and (mart.loss, mart.start) == ("ce", "normal")
+    cifar_mart = get_recipe("mart").setup("cifar10", "wide_resnet34_10").attack
+    assert cifar_mart is not None and (cifar_mart.eps, cifar_mart.step_size, cifar_mart.steps) == (8 / 255, 2 / 255, 10)
+    trades = get_recipe("trades").setup("cifar10", "resnet18_cifar").attack
+    assert trades is not None and (trades.loss, trades.start, trades.steps) == ("trades_kl", "normal", 10)
+    madry = get_recipe("pgd-at").setup("cifar10", "resnet18_cifar").attack
+    assert madry is not None and (madry.loss, madry.start, madry.steps) == ("ce", "uniform", 7)  # Kanai sec. 5.1
+    summers = get_recipe("lrm").setup("cifar10", "resnet18_cifar")
+    assert (summers.weight_decay, summers.warmup_epochs, summers.epochs, summers.lr_milestones) == (2e-4, 5, 101, (100, 150))
+    assert any("horizontal flips" in note for note in summers.notes)  # sec. 5.1 augmentation, not applied
 
 
 def test_cpu_preset_shrinks_compute_not_the_method() -> None:
@@ -114,3 +133,15 @@ def test_each_recipe_trains_and_its_objective_goes_down(name: str, tiny_mnist: t
     first = 2 if name == "pc-lc" else 0
     assert losses[-1] < losses[first], losses
     assert (tmp_path / "model.safetensors").is_file()
+
+
+def test_inner_max_eps_warmup_ramps_eps_and_step_linearly():
+    from robustbench_logits.recipes import InnerMax
+
+    attack = InnerMax(eps=0.3, step_size=0.075, steps=10, eps_warmup_epochs=2)
+    quarter = attack.at_progress(0.5)
+    assert quarter.eps == pytest.approx(0.075) and quarter.step_size == pytest.approx(0.01875)
+    assert attack.at_progress(0.0).eps == 0.0
+    assert attack.at_progress(2.0) is attack and attack.at_progress(5.0) is attack
+    plain = InnerMax(eps=0.3, step_size=0.01, steps=40)
+    assert plain.at_progress(0.0) is plain

@@ -305,6 +305,17 @@ _LI = "Improving Adversarial Robustness via Probabilistically Compact Loss with 
 _SMALL_NETS = {"first_conv": "features.0", "classifier": "fc"}
 _RESNETS = {"first_conv": "conv1", "classifier": "fc"}
 
+def _zoo_cfgs() -> dict[str, dict[str, Any]]:
+    """One timm pretrained tag per shipped zoo model (``cnn2c2f.blf_mnist``); weights stay in the zoo."""
+    from robustbench_logits.zoo import pretrained_tags
+
+    cfgs = {}
+    for tag, entry in pretrained_tags().items():
+        cfgs[tag] = _cfg(entry.in_chans, 28 if entry.in_chans == 1 else 32, entry.paper, num_classes=entry.num_classes,
+                         notes=f"robustbench_logits zoo: {entry.name}", **(_RESNETS if "resnet" in entry.arch else _SMALL_NETS))
+    return cfgs
+
+
 default_cfgs = generate_default_cfgs(
     {
         "cnn2c2f": _cfg(1, 28, _KANAI, fixed_input_size=True, **_SMALL_NETS),
@@ -314,6 +325,7 @@ default_cfgs = generate_default_cfgs(
         "wide_resnet34_10": _cfg(3, 32, _KANAI, **_SMALL_NETS),
         "resnet18_cifar": _cfg(3, 32, _KANAI, **_RESNETS),
         "resnet_small": _cfg(3, 32, "", **_RESNETS),
+        **_zoo_cfgs(),
     }
 )
 """timm pretrained cfgs: input size, mean 0 / std 1 (inputs stay in [0, 1]), 10 classes, no weights."""
@@ -321,10 +333,15 @@ default_cfgs = generate_default_cfgs(
 
 def _build(variant: str, builder: Callable[..., nn.Module], pretrained: bool, **kwargs: Any) -> nn.Module:
     """timm's build_model_with_cfg, then make pretrained_cfg describe the model actually built."""
-    if pretrained:
-        raise ModelError(
-            f"timm has no weights for {variant}; use pretrained=False and load trained weights from the model zoo"
-        )
+    if pretrained:  # timm passes the name's tag (``cnn2c2f.blf_mnist`` -> "blf_mnist") as pretrained_cfg
+        from robustbench_logits.zoo import load_model, pretrained_tags
+
+        tag = kwargs.get("pretrained_cfg")
+        tag = f"{variant}.{tag}" if isinstance(tag, str) else None
+        if tag not in pretrained_tags():
+            shipped = ", ".join(t for t in pretrained_tags() if t.startswith(f"{variant}.")) or "none"
+            raise ModelError(f"no pretrained weights for {tag or variant}; shipped tags for {variant}: {shipped}")
+        return load_model(tag)
     model = build_model_with_cfg(builder, variant, pretrained=False, **kwargs)
     cfg = model.pretrained_cfg  # a per-model dict, also aliased as model.default_cfg
     in_chans = model.get_submodule(cfg["first_conv"]).in_channels

@@ -35,7 +35,9 @@ class InnerMax:
     ``loss`` is what PGD ascends: ``"ce"`` (Madry, MART), ``"trades_kl"`` (TRADES:
     KL(p(x) || p(x'))) or ``"ce_margin"`` (LMA-AT eq. 2 with g' = CE + L'_i of eq. 12).
     ``start`` is ``"uniform"`` (U(-eps, eps), Madry) or ``"normal"`` (x + 0.001 N(0, I), the
-    TRADES code and LMA-AT Algorithm 1).
+    TRADES code and LMA-AT Algorithm 1). ``eps_warmup_epochs`` ramps eps (and the step with it)
+    linearly per step from 0 to ``eps`` over that many epochs: without it, PGD training of small
+    MNIST nets at eps 0.3 can stay at chance accuracy (measured: 2C2F, 3 epochs, SGD and Adam).
     """
 
     eps: float
@@ -43,6 +45,14 @@ class InnerMax:
     steps: int
     loss: str = "ce"
     start: str = "uniform"
+    eps_warmup_epochs: float = 0
+
+    def at_progress(self, epochs_done: float) -> "InnerMax":
+        """This attack after ``epochs_done`` (fractional) epochs of training: eps warm-up applied."""
+        if self.eps_warmup_epochs <= 0 or epochs_done >= self.eps_warmup_epochs:
+            return self
+        scale = epochs_done / self.eps_warmup_epochs
+        return dataclasses.replace(self, eps=self.eps * scale, step_size=self.step_size * scale)
 
 
 @dataclass(frozen=True)

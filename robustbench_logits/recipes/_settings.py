@@ -92,7 +92,10 @@ def summers_cifar(dataset: str, adversarial: bool, **fields: Any) -> Setup:
     5 warm-up epochs to lr 0.1, lr / 10 at epochs 100 and 150; 200 epochs (101 with adversarial
     training). PGD: L-inf 0.03, step 0.0078.
     """
-    notes = ["selection not stated in the paper: we keep the last epoch"]
+    notes = [
+        "selection not stated in the paper: we keep the last epoch",
+        "the paper trains with random crops and horizontal flips (sec. 5.1); the trainer applies no augmentation",
+    ]
     attack = None
     if adversarial:
         attack = InnerMax(eps=0.03, step_size=0.0078, steps=7)

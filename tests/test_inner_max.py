@@ -1,0 +1,61 @@
+"""The training PGD (LMA-AT eq. 2, Madry et al.): sign ascent, projection, and which modules it freezes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from robustbench_logits._inner_max import inner_maximisation
+from robustbench_logits.recipes import InnerMax
+
+
+def _two_class_linear(w_true: np.ndarray, w_other: np.ndarray) -> nn.Module:
+    linear = nn.Linear(w_true.size, 2)
+    with torch.no_grad():
+        linear.weight.copy_(torch.tensor(np.stack([w_true, w_other]), dtype=torch.float32))
+        linear.bias.zero_()
+    return nn.Sequential(nn.Flatten(), linear)
+
+
+@pytest.mark.parametrize("start", ["uniform", "normal"])
+def test_pgd_ends_on_the_corner_the_gradient_sign_points_to(start: str) -> None:
+    # Two classes, linear logits z = W x: d CE / dx = (1 - p_y) (w_other - w_true), so the sign of
+    # the input gradient is sign(w_other - w_true) everywhere. With step = eps, two steps reach the
+    # face of the eps-ball from any start inside it: x' = clip_[0,1](x + eps sign(w_other - w_true)).
+    w_true = np.array([0.5, -1.0, 2.0, -0.3])
+    w_other = np.array([-0.5, 1.0, 1.0, 0.7])
+    model = _two_class_linear(w_true, w_other)
+    x_np = np.array([0.4, 0.5, 0.95, 0.02])  # the third pixel hits 1, the last one 0
+    x = torch.tensor(x_np, dtype=torch.float32).view(1, 1, 2, 2)
+    y = torch.tensor([0])
+    eps = 0.1
+    attack = InnerMax(eps=eps, step_size=eps, steps=3, loss="ce", start=start)
+    x_adv = inner_maximisation(model, x, y, attack, torch.Generator().manual_seed(0))
+    expected = np.clip(x_np + eps * np.sign(w_other - w_true), 0.0, 1.0)
+    np.testing.assert_allclose(x_adv.view(-1).numpy(), expected, atol=1e-6)
+
+
+class _TimmLikeClassifier(nn.Module):
+    """A classifier whose own ``head`` attribute holds dropout (as timm's ConvNeXt / ViT heads do)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Flatten()
+        self.head = nn.Sequential(nn.Dropout(0.5), nn.Linear(4, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def test_a_plain_models_head_attribute_is_frozen_like_the_rest() -> None:
+    # Only a LogitHead keeps its training form during the attack (S-Tanh, LCAT eq. 7); an ordinary
+    # classifier head must be in eval mode, or dropout would randomise the attacked function.
+    model = _TimmLikeClassifier().train()
+    dropout_modes: list[bool] = []
+    model.head[0].register_forward_hook(lambda module, args, out: dropout_modes.append(module.training))
+    x = torch.rand(2, 1, 2, 2, generator=torch.Generator().manual_seed(0))
+    inner_maximisation(model, x, torch.tensor([0, 2]), InnerMax(0.1, 0.05, 2), torch.Generator().manual_seed(0))
+    assert dropout_modes == [False, False]
+    assert all(module.training for module in model.modules())  # modes restored afterwards
