@@ -15,6 +15,7 @@ from robustbench_logits.data import load_dataset  # noqa: E402
 from robustbench_logits.evaluate import BenchmarkResult, benchmark  # noqa: E402
 from robustbench_logits.models import create_model, with_logit_head  # noqa: E402
 from robustbench_logits.train import train  # noqa: E402
+from robustbench_logits.zoo import list_models, load_model  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -22,7 +23,9 @@ __all__ = [
     "BenchmarkResult",
     "benchmark",
     "create_model",
+    "list_models",
     "load_dataset",
+    "load_model",
     "train",
     "with_logit_head",
 ]

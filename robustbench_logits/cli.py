@@ -211,22 +211,88 @@ def zoo_command(
     console.print(table)
 
 
-@app.command("leaderboard", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def leaderboard_command(ctx: typer.Context) -> None:
-    """Render the leaderboard (markdown, html) from the committed entries."""
-    _not_yet("leaderboard", "leaderboard")
+@app.command("leaderboard")
+def leaderboard_command(
+    out: Path = typer.Option(Path("leaderboard"), "--out", help="Leaderboard dir (tables, index.html, entries/)."),
+    cards_out: Path = typer.Option(Path("model_cards"), "--cards-out", help="Model card dir."),
+) -> None:
+    """Render the leaderboard (markdown, html, entries) and the model cards from the zoo records and submissions."""
+    from robustbench_logits import cards, leaderboard
+
+    written = leaderboard.render_leaderboard(out) + cards.render_all(cards_out)
+    typer.echo(f"wrote {len(written)} files to {out}/ and {cards_out}/")
 
 
-@app.command("submit", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def submit_command(ctx: typer.Context) -> None:
-    """Re-evaluate a submitted model and add it to the leaderboard."""
-    _not_yet("submit", "leaderboard")
+@app.command("submit")
+def submit_command(
+    entry: Path = typer.Argument(..., help="Submission JSON (schema: robustbench_logits/schemas/submission.schema.json)."),
+    weights: Path = typer.Option(..., "--weights", help="Weights (.safetensors, or a weights-only torch file)."),
+    arch: Optional[str] = typer.Option(None, "--arch", help="timm architecture the weights fit (or --model-file)."),
+    model_file: Optional[Path] = typer.Option(None, "--model-file", help="A .py file defining `model` or `create_model()`."),
+    n: int = typer.Option(1000, "--n", "-n", help="Evaluate on the first N test examples."),
+    out: Path = typer.Option(Path("leaderboard"), "--out", help="Leaderboard dir to add the entry to."),
+    device: Optional[str] = typer.Option(None, help="cpu or cuda (default: where the model is)."),
+    data_dir: Optional[Path] = typer.Option(None, help="Dataset dir (default $RBL_DATA or the cache)."),
+    progress: bool = typer.Option(True, help="Show progress bars."),
+) -> None:
+    """Re-evaluate a submitted model (claimed numbers are never trusted) and add it to the leaderboard."""
+    from robustbench_logits import leaderboard
+
+    result = leaderboard.submit(entry, weights, arch=arch, model_file=model_file, n_examples=n, leaderboard_dir=out,
+                                device=device, data_dir=data_dir, progress=progress)
+    claim = result["claim"]
+    typer.echo(f"{result['model_name']}: clean {result['clean_acc']}%, AutoAttack {result['autoattack_acc']}% "
+               f"(claimed {claim['autoattack_acc']}%), worst case {result['worst_case_acc']}%"
+               + ("" if not result["unreliable"] else ", UNRELIABLE (flags: " + ", ".join(result["flags"]) + ")"))
+    if not claim["verified"]:
+        typer.echo(f"claim NOT reproduced: the entry is marked. {result['footnote']}", err=True)
+    typer.echo(f"entry: {out / 'entries' / (result['model_name'] + '.json')}")
 
 
-@app.command("compare", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def compare_command(ctx: typer.Context) -> None:
-    """Benchmark a new defense against the included ones under the same attacks and examples."""
-    _not_yet("compare", "leaderboard")
+@app.command("compare")
+def compare_command(
+    model: str = typer.Argument(..., help="path/to/model.py (defines `model` or `create_model()`), or a timm name with --weights."),
+    against: str = typer.Option("zoo", "--against", help="What to compare with: 'zoo' (every zoo model of the dataset)."),
+    dataset: str = typer.Option("mnist", help="mnist, fashion_mnist, cifar10 or cifar100."),
+    n: int = typer.Option(1000, "--n", "-n", help="Evaluate every model on the first N test examples."),
+    eps: Optional[float] = typer.Option(None, help="Perturbation budget (default: the dataset's usual one)."),
+    threat_model: str = typer.Option("Linf", help="Linf or L2."),
+    suite: str = typer.Option("standard", help="standard (AutoAttack) or full (+ torchattacks suite)."),
+    weights: Optional[Path] = typer.Option(None, help="Weights for a timm-name model."),
+    seed: int = typer.Option(0, help="Base seed of every attack (the same for every model)."),
+    out: Optional[Path] = typer.Option(None, help="Output stem: writes OUT.json and OUT.md (default compare-<model>-<dataset>)."),
+    device: Optional[str] = typer.Option(None, help="cpu or cuda."),
+    data_dir: Optional[Path] = typer.Option(None, help="Dataset dir (default $RBL_DATA or the cache)."),
+    progress: bool = typer.Option(True, help="Show progress bars."),
+) -> None:
+    """Benchmark your defense and every zoo model of the dataset with the same suite, eps, examples and seed."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from robustbench_logits.leaderboard import compare_with_zoo
+
+    if against != "zoo":
+        raise UserError(f"--against {against!r}: only 'zoo' is supported (every zoo model of --dataset)")
+    comparison = compare_with_zoo(model, dataset=dataset, n_examples=n, eps=eps, threat_model=threat_model, suite=suite,
+                                  weights=weights, seed=seed, device=device, data_dir=data_dir, progress=progress)
+    table = Table(title=f"{dataset} {threat_model}, eps={comparison.eps:g}, n={comparison.n_examples}, suite {suite}, "
+                        f"seed {seed} (ranked by worst case, %)")
+    for column in ("model", "clean", "AutoAttack", "adaptive", "worst case", "flags"):
+        table.add_column(column, justify="left" if column in ("model", "flags") else "right", overflow="fold")
+    for row in comparison.rows():
+        table.add_row(("> " if row["candidate"] else "") + row["model"], row["clean_acc"], row["autoattack_acc"] or "-",
+                      row["adaptive_acc"] or "-", row["worst_case_acc"] + (" *" if row["unreliable"] else ""),
+                      ", ".join(row["flags"]) or "-")
+    console = Console()
+    console.print(table)
+    if any(row["unreliable"] for row in comparison.rows()):
+        console.print("* unreliable evaluation: a gradient-masking flag fired (docs/evaluation.md, Flags)")
+    stem = str(out or f"compare-{Path(model).stem}-{dataset}")
+    Path(f"{stem}.json").write_text(json.dumps(comparison.to_dict(), indent=2) + "\n")
+    Path(f"{stem}.md").write_text(comparison.to_markdown())
+    console.print(f"written: {stem}.json, {stem}.md")
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ two noisy averages.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -34,7 +35,7 @@ import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 import torch.nn as nn
@@ -44,6 +45,7 @@ from robustbench_logits.attacks import (
     CATEGORIES,
     AttackSpec,
     adaptive_attacks,
+    attack_parameters,
     has_logit_head,
     project_to_threat_model,
 )
@@ -63,6 +65,8 @@ __all__ = [
 
 #: AutoAttack version="standard" for Linf/L2, in pyautoattack's order (Croce & Hein 2020).
 AUTOATTACK_STANDARD = ("apgd-ce", "apgd-t", "fab-t", "square")
+#: Target classes of APGD-T and FAB-T in version="standard" (L-inf and L2).
+_AUTOATTACK_TARGET_CLASSES = 9
 
 #: eps RobustBench and the papers use when none is given.
 DEFAULT_EPS = {
@@ -277,6 +281,11 @@ def _versions() -> dict[str, str]:
 _LARGE_EPS_POSITION = 10_000
 
 
+_SEED_RULE = ("attack k on chunk c: torch.manual_seed((seed*1000003 + k*7919 + c) mod 2^31), also given as `seed` "
+              "to torchattacks attacks that reseed themselves (APGD, APGD-T, Square); large-eps probe: k = 10000; "
+              "AutoAttack: seed")
+
+
 def _derive_seed(seed: int, position: int, chunk: int) -> int:
     """Seed of attack ``position`` on chunk ``chunk``: independent of how chunks map to ranks."""
     return (seed * 1_000_003 + position * 7_919 + chunk) % (2 ** 31)
@@ -399,8 +408,11 @@ def _evaluate_chunk(ctx: _Context, chunk: int, x: torch.Tensor, y: torch.Tensor,
     try:
         autoattack = None
         if ctx.suite.autoattack:
-            from pyautoattack import AutoAttack
+            from pyautoattack import AutoAttack, checks
 
+            # pyautoattack's dynamic-defense check counts traced calls in a module-level dict that it
+            # never resets: one dynamic model would make it warn about every later model in the process.
+            checks.funcs.update(dict.fromkeys(checks.funcs, 0))
             autoattack = AutoAttack(ctx.model, eps=ctx.eps, norm=ctx.norm, version="standard",
                                     device=str(ctx.device), seed=ctx.seed)
         started = time.perf_counter()
@@ -552,6 +564,8 @@ def _resolve_dataset(dataset: str | tuple[torch.Tensor, torch.Tensor], n_example
         return dataset, x, y, DATASETS[dataset].num_classes
     if isinstance(dataset, (tuple, list)) and len(dataset) == 2 and all(isinstance(t, torch.Tensor) for t in dataset):
         x, y = dataset
+        if x.shape[0] == 0:
+            raise UserError("the dataset has no examples: pass a non-empty (x, y)")
         return "custom", x[:n_examples], y[:n_examples], None
     raise UserError("dataset must be a dataset name (e.g. 'mnist') or a tuple (x, y) of tensors")
 
@@ -626,22 +640,27 @@ def benchmark(
         if (name, threat_model) not in DEFAULT_EPS:
             raise UserError(f"no default eps for {name} {threat_model}: pass eps=")
         eps = DEFAULT_EPS[(name, threat_model)]
-    if eps <= 0:
-        raise UserError(f"eps must be positive, got {eps}")
-    was_training = model.training
-    if was_training:
+    if not math.isfinite(eps) or eps <= 0:
+        raise UserError(f"eps must be a positive number, got {eps}")
+    if any(module.training for module in model.modules()):
         warnings.warn("the model was in train mode; evaluating it in eval mode (call model.eval() first)", stacklevel=2)
-    model = model.to(device).eval()
-    try:
+    model = model.to(device)
+    with _eval_mode(model, surrogate if isinstance(surrogate, nn.Module) else None):
         _check_inputs(model, x, y, num_classes, device)
         num_classes = num_classes or int(model(x[:1].to(device)).shape[1])
         suite = _resolve_suite(suite, threat_model, num_classes)
+        if suite.autoattack and num_classes < _AUTOATTACK_TARGET_CLASSES + 1:
+            # pyautoattack would fail with an IndexError deep inside APGD-T; fewer targets is not "standard"
+            raise UserError(f"AutoAttack standard attacks {_AUTOATTACK_TARGET_CLASSES} target classes, so it needs at least "
+                            f"{_AUTOATTACK_TARGET_CLASSES + 1} classes and this model has {num_classes}: "
+                            "pass an EvaluationSuite with autoattack=False")
         for attack in extra_attacks:
             suite.add(attack)
         surrogate_module, surrogate_name = _resolve_surrogate(surrogate, device)
         cascade = _build_cascade(suite, surrogate_module, surrogate_name)
         adaptive = ([_Entry(s.name, "adaptive", s) for s in adaptive_attacks(model, steps=suite.adaptive_steps)]
                     if suite.adaptive else [])
+        _check_unique_names(cascade + adaptive)
         ctx = _Context(model, eps, threat_model, seed, device, suite, cascade, adaptive)
         rank, world = _distributed()
         chunks = list(range(0, x.shape[0], batch_size))
@@ -654,21 +673,46 @@ def benchmark(
                                    lambda: bar.update(1))
                    for start in mine]
         bar.close()
-        gathered = [o for rank_outputs in _all_gather_json(outputs, world) for o in rank_outputs]
+        gathered = sorted((o for rank_outputs in _all_gather_json(outputs, world) for o in rank_outputs),
+                          key=lambda o: o["chunk"])
+        merged: dict[str, Any] = {key: [v for o in gathered for v in o[key]]
+                                  for key in ("correct", "broken_by", "adaptive_broken_by", "zero_grad", "large_eps_correct")}
+        merged["rescore_mismatch"] = sum(o["rescore_mismatch"] for o in gathered)
+        merged["autoattack_warnings"] = list(dict.fromkeys(w for o in gathered for w in o["autoattack_warnings"]))
+        merged["autoattack_parameters"] = gathered[0]["autoattack_parameters"]
+        times: dict[str, float] = {}
+        for o in gathered:
+            for key, value in o["times"].items():
+                times[key] = times.get(key, 0.0) + value
+        # inside eval mode: reading the attacks' resolved parameters builds them on model views
+        return _assemble(model, name, threat_model, eps, suite, cascade, adaptive, merged, times, seed, world,
+                         batch_size, x[0].numel(), model_name, weights_sha256, time.perf_counter() - wall_start)
+
+
+@contextlib.contextmanager
+def _eval_mode(*modules: nn.Module | None) -> Iterator[None]:
+    """Modules in eval mode inside the block; afterwards every submodule gets back its own mode.
+
+    Not ``model.train()``: that would also switch parts the caller had frozen in eval mode
+    (e.g. BatchNorm during fine-tuning), and miss a train-mode submodule under an eval-mode parent.
+    """
+    saved = [(sub, sub.training) for module in modules if module is not None for sub in module.modules()]
+    try:
+        for module in modules:
+            if module is not None:
+                module.eval()
+        yield
     finally:
-        if was_training:
-            model.train()
-    gathered.sort(key=lambda o: o["chunk"])
-    merged: dict[str, Any] = {key: [v for o in gathered for v in o[key]]
-                              for key in ("correct", "broken_by", "adaptive_broken_by", "zero_grad", "large_eps_correct")}
-    merged["rescore_mismatch"] = sum(o["rescore_mismatch"] for o in gathered)
-    merged["autoattack_warnings"] = list(dict.fromkeys(w for o in gathered for w in o["autoattack_warnings"]))
-    times: dict[str, float] = {}
-    for o in gathered:
-        for key, value in o["times"].items():
-            times[key] = times.get(key, 0.0) + value
-    return _assemble(model, name, threat_model, eps, suite, cascade, adaptive, merged, times, seed, world,
-                     batch_size, x[0].numel(), model_name, weights_sha256, time.perf_counter() - wall_start)
+        for sub, training in saved:
+            sub.training = training
+
+
+def _check_unique_names(entries: list[_Entry]) -> None:
+    """Attack names key ``per_attack`` and the wall times: two attacks with one name would merge."""
+    names = [entry.name for entry in entries]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise UserError(f"attack names must be unique, {', '.join(repeated)} repeats: rename one")
 
 
 def _assemble(model: nn.Module, dataset: str, threat_model: str, eps: float, suite: EvaluationSuite,
@@ -707,9 +751,11 @@ def _assemble(model: nn.Module, dataset: str, threat_model: str, eps: float, sui
 
     attacks = []
     for k, entry in enumerate(cascade + adaptive):
-        description = entry.spec.describe() if entry.spec is not None else {
-            "name": entry.name, "kind": "pyautoattack", "category": "autoattack", "view": "model", "surrogate": None,
-            "params": {"version": "standard", "attack": entry.name.split("/")[1], "seed": seed}}
+        if entry.spec is not None:
+            description = {**entry.spec.describe(), "resolved_params": _resolved_parameters(entry.spec, model, eps, threat_model)}
+        else:
+            description = {"name": entry.name, "kind": "pyautoattack", "category": "autoattack", "view": "model",
+                           "surrogate": None, "params": merged["autoattack_parameters"][entry.name.split("/")[1]]}
         by, index = (broken_by, k) if k < len(cascade) else (adaptive_by, k - len(cascade))
         attacks.append({**description, "eps": eps, "accuracy_after": per_attack[entry.name],
                         "newly_broken": sum(1 for b in by if b == index), "wall_time_s": round(times.get(entry.name, 0.0), 4)})
@@ -725,7 +771,7 @@ def _assemble(model: nn.Module, dataset: str, threat_model: str, eps: float, sui
         "thresholds": vars(th).copy(),
         "autoattack_warnings": merged["autoattack_warnings"],
         "per_example": [outcome(c, b, a) for c, b, a in zip(correct, broken_by, adaptive_by)],
-        "seeds": {"base": seed, "rule": "attack k on chunk c: (seed*1000003 + k*7919 + c) mod 2^31; AutoAttack: seed"},
+        "seeds": {"base": seed, "rule": _SEED_RULE},
         "chunk_size": chunk_size,
         "world_size": world,
         "versions": _versions(),
@@ -734,6 +780,14 @@ def _assemble(model: nn.Module, dataset: str, threat_model: str, eps: float, sui
     }
     return BenchmarkResult(provenance["model"]["name"], dataset, threat_model, eps, n, suite.name, clean_acc,
                            autoattack_acc, worst, adaptive_acc, per_attack, flags, provenance)
+
+
+def _resolved_parameters(spec: AttackSpec, model: nn.Module, eps: float, norm: str) -> dict[str, Any]:
+    """The built attack's scalar settings (defaults resolved); a seed set per chunk is left to the seed rule."""
+    resolved = attack_parameters(spec.build(model, eps, norm))
+    if spec.instance is None and "seed" not in spec.params:
+        resolved.pop("seed", None)
+    return resolved
 
 
 def _logger_with(handler: logging.Handler) -> logging.Logger:
@@ -883,19 +937,26 @@ def eps_sweep(
     """Accuracy of each attack (default PGD-40, Kanai et al. sec. 5.1) at each eps; eps = 0 is clean."""
     device = torch.device(device) if device is not None else next(model.parameters(), torch.empty(0)).device
     name, x, y, num_classes = _resolve_dataset(dataset, n_examples, data_dir)
-    model = model.to(device).eval()
-    _check_inputs(model, x, y, num_classes, device)
     attacks = list(attacks) if attacks is not None else [AttackSpec("pgd-40", "pgd", {"steps": 40})]
+    if any(spec.instance is not None for spec in attacks):
+        raise UserError("eps_sweep needs attack specs (kind + params): a built attack instance has its own fixed eps")
+    if len({spec.name for spec in attacks}) != len(attacks):
+        raise UserError("attack names must be unique in an eps sweep: rename the repeated one")
     accuracy: dict[str, list[float]] = {spec.name: [] for spec in attacks}
-    for position, spec in enumerate(attacks):
-        for eps in eps_values:
-            correct = 0
-            for chunk, start in enumerate(range(0, x.shape[0], batch_size)):
-                xb, yb = x[start:start + batch_size].to(device), y[start:start + batch_size].to(device)
-                if eps > 0:
-                    torch.manual_seed(_derive_seed(seed, position, chunk))
-                    xb = project_to_threat_model(spec.build(model, eps, threat_model)(xb, yb), xb, eps, threat_model)
-                    model.eval()
-                correct += int((_predict(model, xb) == yb).sum())
-            accuracy[spec.name].append(correct / x.shape[0])
+    model = model.to(device)
+    with _eval_mode(model):
+        _check_inputs(model, x, y, num_classes, device)
+        for position, spec in enumerate(attacks):
+            for eps in eps_values:
+                correct = 0
+                for chunk, start in enumerate(range(0, x.shape[0], batch_size)):
+                    xb, yb = x[start:start + batch_size].to(device), y[start:start + batch_size].to(device)
+                    if eps > 0:
+                        chunk_seed = _derive_seed(seed, position, chunk)
+                        torch.manual_seed(chunk_seed)
+                        attack = spec.build(model, eps, threat_model, seed=chunk_seed)
+                        xb = project_to_threat_model(attack(xb, yb), xb, eps, threat_model)
+                        model.eval()
+                    correct += int((_predict(model, xb) == yb).sum())
+                accuracy[spec.name].append(correct / x.shape[0])
     return EpsSweep(model_name or type(model).__name__, name, threat_model, [float(e) for e in eps_values], accuracy)

@@ -51,7 +51,8 @@ class ZooPlan:
     budget: str = ""
 
 
-_PGD10 = "inner PGD capped at 10 steps of 0.075 (2.5 * eps / steps), paper: 40 steps of 0.01"
+_PGD10 = ("inner PGD capped at 10 steps of 2.5 * eps / 10 (paper: 40 steps of 0.01), eps warmed up linearly"
+          " from 0 over the first 2 epochs (without it 2C2F stayed at chance accuracy in 3 epochs of PGD-AT)")
 
 PLANS = [
     ZooPlan("Standard_2C2F", "cnn2c2f.standard_mnist", "standard", "cnn2c2f", 10,
@@ -66,6 +67,14 @@ PLANS = [
             budget="10 epochs; LCAT's MNIST model is a ResNet-18, too slow for this CPU, so 2C2F"),
     ZooPlan("Li2021PCLC_LeNet5", "lenet5.pc_lc_mnist", "pc-lc", "lenet5", 10,
             budget="10 epochs (5 CE warm-up + 5 PC-LC)"),
+    ZooPlan("Madry2018_PGDAT_2C2F", "cnn2c2f.pgd_at_mnist", "pgd-at", "cnn2c2f", 6,
+            budget="6 of Kanai's 100 epochs"),
+    ZooPlan("Kanai2021Constraining_BLF_AT_2C2F", "cnn2c2f.blf_at_mnist", "blf-at", "cnn2c2f", 6,
+            budget="6 of Kanai's 100 epochs"),
+    ZooPlan("Zhang2019TRADES_2C2F", "cnn2c2f.trades_mnist", "trades", "cnn2c2f", 6,
+            budget="6 of Kanai's 100 epochs"),
+    ZooPlan("LMA_AT_2C2F", "cnn2c2f.lma_at_mnist", "lma-at", "cnn2c2f", 6,
+            budget="6 epochs of the adapted MNIST setting (the paper has no MNIST setting)"),
 ]
 
 
@@ -75,7 +84,8 @@ def _recipe_for(plan: ZooPlan):
     setup = recipe.setup("mnist", plan.arch)
     changes: dict[str, Any] = {"epochs": plan.epochs, **plan.setup_changes}
     if setup.attack is not None and setup.attack.steps > 10:
-        changes["attack"] = dataclasses.replace(setup.attack, steps=10, step_size=2.5 * setup.attack.eps / 10)
+        changes["attack"] = dataclasses.replace(setup.attack, steps=10, step_size=2.5 * setup.attack.eps / 10,
+                                                eps_warmup_epochs=2)
     if "ce_warmup_epochs" in setup.hyperparameters:
         changes["hyperparameters"] = {**setup.hyperparameters, "ce_warmup_epochs": plan.epochs // 2}
     budget = plan.budget + (f"; {_PGD10}" if "attack" in changes else "")

@@ -134,3 +134,54 @@ def test_presets_carry_the_papers_settings() -> None:
         assert preset(name) is not PRESETS[name][0]  # a copy: editing it cannot change the preset
     with pytest.raises(UserError, match="unknown attack preset"):
         preset("nope")
+
+
+def test_projection_leaves_points_inside_the_threat_model_bitwise_unchanged() -> None:
+    # x + (x_adv - x) rounds to a different float32 here (checked below), so a projection that
+    # recomputes every point would move this in-budget example by one ulp.
+    x = torch.tensor([0.0007638633251190186, 0.5]).view(1, 1, 1, 2)
+    x_adv = torch.tensor([0.6039488911628723, 0.5]).view(1, 1, 1, 2)
+    assert not torch.equal((x + (x_adv - x)).clamp(0, 1), x_adv)
+    assert torch.equal(project_to_threat_model(x_adv, x, 1.0, "Linf"), x_adv)
+    assert torch.equal(project_to_threat_model(x_adv, x, 1.0, "L2"), x_adv)
+    # NaN coordinates of a broken attack fall back to the clean value, never get scored.
+    broken = torch.tensor([float("nan"), 0.55]).view(1, 1, 1, 2)
+    assert project_to_threat_model(broken, x, 0.1, "Linf").flatten().tolist() == pytest.approx([x[0, 0, 0, 0].item(), 0.55])
+
+
+def test_attacks_that_reseed_themselves_get_the_callers_seed() -> None:
+    model = _linear()
+    torch.manual_seed(2)
+    x = torch.rand(8, 1, 2, 2)
+    y = model(x).argmax(1)
+
+    def square(seed: int | None, params: dict | None = None) -> torch.Tensor:
+        attack = AttackSpec("sq", "square", {"n_queries": 3, **(params or {})}).build(model, 0.2, "Linf", seed=seed)
+        torch.manual_seed(123)  # torch's global state is the same for every call: only `seed` differs
+        return attack(x, y)
+
+    assert AttackSpec("a", "apgd").build(model, 0.1, "Linf", seed=11).seed == 11
+    assert AttackSpec("a", "apgd", {"seed": 4}).build(model, 0.1, "Linf", seed=11).seed == 4  # params win
+    assert torch.equal(square(1), square(1))
+    assert not torch.equal(square(1), square(2))  # torchattacks' Square reseeds with its own `seed`
+
+
+def test_attack_parameters_are_the_resolved_settings() -> None:
+    from robustbench_logits.attacks import attack_parameters
+
+    restarted = AttackSpec("p", "pgd", {"steps": 8, "restarts": 3}).build(_linear(), 0.2, "Linf")
+    params = attack_parameters(restarted)
+    assert params["alpha"] == pytest.approx(2.5 * 0.2 / 8) and params["steps"] == 8 and params["restarts"] == 3
+
+
+def test_default_spsa_can_reach_the_edge_of_the_budget() -> None:
+    # Adam moves a pixel by about lr per step: with lr fixed at 0.01, 5 steps could not leave a
+    # 0.05 box, so SPSA at eps = 0.3 was capped far inside the threat model.
+    model = _linear()
+    torch.manual_seed(0)
+    x = torch.full((4, 1, 2, 2), 0.5)
+    y = model(x).argmax(1)
+    spsa = AttackSpec("s", "spsa", {"nb_iter": 5, "nb_sample": 8}).build(model, 0.3, "Linf")
+    assert spsa.lr == pytest.approx(2 * 0.3 / 5)
+    assert (spsa(x, y) - x).abs().max().item() == pytest.approx(0.3, abs=1e-6)
+    assert AttackSpec("s", "spsa", {"nb_iter": 40}).build(model, 8 / 255, "Linf").lr == 0.01  # the papers' lr kept

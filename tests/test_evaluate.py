@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -154,11 +155,24 @@ def test_a_black_box_attack_beating_white_box_is_flagged(trained_cnn, test_set) 
     assert result.per_attack["square-300"] < result.per_attack["fgsm"] - 0.25
 
 
-def test_a_plainly_trained_model_raises_no_flag(trained_cnn, test_set) -> None:
+def test_a_plainly_trained_model_raises_no_flag(trained_cnn, test_set, monkeypatch) -> None:
+    from pyautoattack import checks
+
+    # As if a dynamic model (autograd inside forward) had been evaluated earlier in this process:
+    # pyautoattack keeps that count globally and would call this plain model "dynamic".
+    monkeypatch.setitem(checks.funcs, "grad", 1)
     standard = benchmark(trained_cnn, test_set, eps=0.3, n_examples=64, suite="standard", progress=False)
     assert standard.flags == {} and not standard.unreliable and standard.footnote == ""
     assert standard.adaptive_acc is None  # no head to adapt to
     assert standard.autoattack_acc is not None and standard.autoattack_acc <= 0.05 < standard.clean_acc
+    # AutoAttack version="standard" for L-inf (Croce & Hein 2020; pyautoattack _set_version), seed 0.
+    params = {a["name"]: a["params"] for a in standard.provenance["attacks"]}
+    assert list(params) == ["autoattack/apgd-ce", "autoattack/apgd-t", "autoattack/fab-t", "autoattack/square"]
+    assert {k: params["autoattack/apgd-ce"][k] for k in ("n_iter", "n_restarts", "rho", "seed")} == {
+        "n_iter": 100, "n_restarts": 1, "rho": 0.75, "seed": 0}
+    assert (params["autoattack/apgd-t"]["n_target_classes"], params["autoattack/apgd-t"]["n_iter"]) == (9, 100)
+    assert (params["autoattack/fab-t"]["n_target_classes"], params["autoattack/fab-t"]["n_restarts"]) == (9, 1)
+    assert (params["autoattack/square"]["n_queries"], params["autoattack/square"]["p_init"]) == (5000, 0.8)
     suite = _masked_suite().add(AttackSpec("square-300", "square", {"n_queries": 300}))
     suite.add(AttackSpec("pgd-100x2", "pgd", {"steps": 100, "restarts": 2}, category="long"))
     custom = benchmark(trained_cnn, test_set, eps=0.15, n_examples=100, suite=suite, progress=False)
@@ -176,9 +190,23 @@ def test_single_step_beating_iterative_is_flagged(trained_cnn, test_set) -> None
 
 def test_autoattack_warnings_are_surfaced(trained_cnn, test_set, fast_autoattack) -> None:
     masked = LogitHeadModel(trained_cnn, ZeroGradientHead()).eval()
-    suite = EvaluationSuite("aa", adaptive=False)
-    result = benchmark(masked, test_set, eps=0.3, n_examples=16, suite=suite, progress=False)
+    suite = EvaluationSuite("aa", [AttackSpec("pgd-5", "pgd", {"steps": 5})], adaptive=False)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # an application that silences warnings must not silence AutoAttack's
+    try:
+        result = benchmark(masked, test_set, eps=0.3, n_examples=16, suite=suite, progress=False)
+    finally:
+        root.setLevel(level)
     assert "zero gradient" in result.flags["autoattack_warnings"]
+    assert "Square Attack has decreased" in result.flags["autoattack_warnings"]
+    # The evidence names the attacks Square ran after, not pgd-5, which ran after Square.
+    evidence = result.flags["black_box_beats_white_box"]
+    assert "autoattack/square broke" in evidence and "autoattack/fab-t" in evidence and "pgd-5" not in evidence
+    # Provenance holds the settings AutoAttack really ran with (this fixture shortened them).
+    params = {a["name"]: a["params"] for a in result.provenance["attacks"]}
+    assert (params["autoattack/apgd-ce"]["n_iter"], params["autoattack/apgd-t"]["n_target_classes"],
+            params["autoattack/square"]["n_queries"]) == (10, 2, 100)
 
 
 # --- bad input ----------------------------------------------------------------------------------------------
@@ -208,6 +236,24 @@ def test_bad_input_gets_a_clear_error(trained_cnn, test_set) -> None:
     with pytest.raises(ModelError, match="randomised"):
         benchmark(Randomised(), (x, y), eps=0.1, suite=suite, progress=False)
 
+    with_nan = x.clone()
+    with_nan[0, 0, 0, 0] = float("nan")  # NaN fails both `< 0` and `> 1`: the range check alone passed it
+    more_cases = [
+        (dict(dataset=(with_nan, y)), UserError, "NaN"),
+        (dict(dataset=(x, y - 1)), UserError, "labels span"),
+        (dict(dataset=(x.repeat(1, 3, 1, 1), y)), ModelError, "fails on inputs"),
+        (dict(dataset=(x, y), eps=float("nan")), UserError, "eps"),
+        (dict(dataset=(x[:0], y[:0])), UserError, "no examples"),
+        (dict(dataset=(x, y % 5), suite="standard", model=nn.Sequential(trained_cnn, nn.Linear(10, 5))), UserError,
+         "at least 10 classes"),  # pyautoattack's APGD-T raised an IndexError
+        (dict(dataset=(x, y), suite=_suite(AttackSpec("a", "fgsm"), AttackSpec("a", "pgd"))), UserError, "unique"),
+    ]
+    for kwargs, error, message in more_cases:
+        with pytest.raises(error, match=message):
+            benchmark(**{"model": trained_cnn, "eps": 0.1, "suite": suite, "progress": False, **kwargs})
+    with pytest.raises(UserError, match="specs"):
+        eps_sweep(trained_cnn, (x, y), [0.1], attacks=[AttackSpec.from_instance(__import__("torchattacks").FGSM(trained_cnn))])
+
 
 def test_a_model_in_train_mode_is_evaluated_in_eval_mode_with_a_warning(trained_cnn, test_set) -> None:
     dropout = nn.Sequential(copy.deepcopy(trained_cnn), nn.Dropout(0.9)).train()  # random only in train mode
@@ -216,6 +262,42 @@ def test_a_model_in_train_mode_is_evaluated_in_eval_mode_with_a_warning(trained_
                            progress=False)
     assert result.clean_acc > 0.85  # dropout 0.9 in train mode would wreck this
     assert dropout.training  # the caller's mode is restored
+
+
+def test_each_submodules_mode_is_restored_and_batchnorm_models_are_hashed(trained_cnn, test_set) -> None:
+    model = nn.Sequential(copy.deepcopy(trained_cnn), nn.BatchNorm1d(10), nn.Dropout(0.5)).train()
+    model[1].eval()  # fine-tuning with BatchNorm frozen: model.train() afterwards would unfreeze it
+    with pytest.warns(UserWarning, match="train mode"):
+        result = benchmark(model, test_set, eps=0.1, n_examples=16, suite=_suite(AttackSpec("fgsm", "fgsm")),
+                           progress=False)
+    assert [m.training for m in (model, model[0], model[1], model[2])] == [True, True, False, True]
+    # BatchNorm's num_batches_tracked is a 0-dim tensor; hashing it used to crash.
+    sha = result.provenance["model"]["weights_sha256"]
+    assert sha == state_dict_sha256(model)
+    model[1].num_batches_tracked += 1
+    assert state_dict_sha256(model) != sha
+    model.eval()
+    model[2].train()  # an eval-mode parent does not make a train-mode dropout deterministic
+    with pytest.warns(UserWarning, match="train mode"):
+        benchmark(model, test_set, eps=0.1, n_examples=16, suite=_suite(AttackSpec("fgsm", "fgsm")), progress=False)
+    assert model[2].training and not model.training
+
+
+def test_every_chunk_seeds_the_attacks_that_reseed_themselves(trained_cnn, test_set, monkeypatch) -> None:
+    import torchattacks
+
+    seen: list[int] = []
+    forward = torchattacks.Square.forward
+
+    def recording(self, images, labels):
+        seen.append(self.seed)
+        return forward(self, images, labels)
+
+    monkeypatch.setattr(torchattacks.Square, "forward", recording)
+    suite = _suite(AttackSpec("fgsm", "fgsm"), AttackSpec("square-5", "square", {"n_queries": 5}))
+    benchmark(trained_cnn, test_set, eps=0.05, n_examples=40, suite=suite, batch_size=20, seed=3, progress=False)
+    # Square is attack 1 of the cascade; chunks 0 and 1: (seed*1000003 + k*7919 + c) mod 2^31 by hand.
+    assert seen == [3 * 1_000_003 + 7_919, 3 * 1_000_003 + 7_919 + 1]
 
 
 # --- provenance, sweeps ---------------------------------------------------------------------------------------
@@ -232,6 +314,7 @@ def test_result_json_records_every_number_and_its_provenance(trained_cnn, test_s
     assert provenance["dataset"]["example_indices"] == list(range(40))
     fgsm = provenance["attacks"][0]
     assert fgsm["name"] == "fgsm" and fgsm["eps"] == 0.1 and fgsm["wall_time_s"] >= 0
+    assert fgsm["resolved_params"]["eps"] == 0.1  # what the built torchattacks object ran with
     assert provenance["seeds"]["base"] == 3
     assert {"torch", "torchattacks", "pyautoattack", "robustbench", "timm"} <= set(provenance["versions"])
     changed = copy.deepcopy(trained_cnn)
