@@ -16,7 +16,7 @@ import torch
 
 from robustbench_logits.errors import WeightsError
 
-__all__ = ["load_state_dict", "package_versions", "sha256_file", "write_json"]
+__all__ = ["load_state_dict", "load_weights", "package_versions", "sha256_file", "write_json"]
 
 VERSIONED_PACKAGES = (
     "robustbench-logits", "torch", "torchvision", "timm", "torchattacks", "pyautoattack", "robustbench", "numpy", "safetensors",
@@ -69,6 +69,16 @@ def load_state_dict(path: str | os.PathLike, expected_sha256: str | None = None)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path} does not hold a state dict of tensors; save model.state_dict()")
     return state
+
+
+def load_weights(model: torch.nn.Module, path: str | os.PathLike, expected_sha256: str | None = None) -> torch.nn.Module:
+    """Load a weights file into ``model`` (strict), with a one-line error when it does not fit."""
+    state = load_state_dict(path, expected_sha256)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        raise WeightsError(f"{Path(path).name} does not fit {type(model).__name__}: {str(error).splitlines()[0]}") from None
+    return model
 
 
 def write_json(path: str | os.PathLike, payload: Any) -> None:

@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from robustbench_logits.errors import NotYetAvailable, UserError
+from robustbench_logits.errors import UserError
 
 app = typer.Typer(
     name="rbl",
@@ -24,10 +24,6 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Provision datasets offline (MNIST, Fashion-MNIST) or check a CIFAR dir.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-
-
-def _not_yet(command: str, issue: str) -> None:
-    raise NotYetAvailable(f"`rbl {command}` is not available yet: it lands with the {issue} issue.")
 
 
 # --- data -----------------------------------------------------------------------------

@@ -21,7 +21,3 @@ class ModelError(UserError):
 
 class WeightsError(UserError):
     """Weights are corrupted, mismatched (sha256), or in a refused format (pickle)."""
-
-
-class NotYetAvailable(UserError):
-    """A feature whose issue has not landed yet."""

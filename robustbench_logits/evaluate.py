@@ -29,11 +29,9 @@ import json
 import logging
 import math
 import os
-import platform
 import time
 import warnings
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -41,6 +39,7 @@ import torch
 import torch.nn as nn
 from torchattacks.attack import Attack
 
+from robustbench_logits._files import load_weights, package_versions, sha256_file
 from robustbench_logits.attacks import (
     CATEGORIES,
     AttackSpec,
@@ -75,7 +74,6 @@ DEFAULT_EPS = {
     ("mnist", "L2"): 2.0, ("fashion_mnist", "L2"): 1.5,
 }
 
-_VERSIONED_PACKAGES = ("robustbench-logits", "torch", "torchattacks", "pyautoattack", "robustbench", "timm", "numpy")
 
 
 # --- suites ------------------------------------------------------------------------------------------
@@ -262,16 +260,6 @@ def state_dict_sha256(model: nn.Module) -> str:
         # reshape(-1): a 0-dim tensor (BatchNorm's num_batches_tracked) cannot be viewed as bytes
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
     return digest.hexdigest()
-
-
-def _versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for package in _VERSIONED_PACKAGES:
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "not installed"
-    return found
 
 
 # --- one chunk: the cascade ----------------------------------------------------------------------------
@@ -774,7 +762,7 @@ def _assemble(model: nn.Module, dataset: str, threat_model: str, eps: float, sui
         "seeds": {"base": seed, "rule": _SEED_RULE},
         "chunk_size": chunk_size,
         "world_size": world,
-        "versions": _versions(),
+        "versions": package_versions(),
         "wall_time_s": {"total": round(wall_time, 4), "clean": round(times.get("clean", 0.0), 4),
                         "probes": round(times.get("probes", 0.0), 4)},
     }
@@ -799,34 +787,6 @@ def _logger_with(handler: logging.Handler) -> logging.Logger:
 
 
 # --- what `rbl eval MODEL` names ----------------------------------------------------------------------------
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _load_weights(model: nn.Module, weights: Path) -> None:
-    """Load a state dict from .safetensors, or a torch file with ``weights_only=True`` (never pickle)."""
-    if not weights.is_file():
-        raise UserError(f"weights file {weights} does not exist")
-    if weights.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        state = load_file(str(weights))
-    else:
-        try:
-            state = torch.load(weights, map_location="cpu", weights_only=True)
-        except Exception as error:
-            raise UserError(f"cannot read {weights} as a weights-only torch file ({type(error).__name__}); "
-                            "save a state_dict, preferably as .safetensors") from None
-    try:
-        model.load_state_dict(state)
-    except (RuntimeError, TypeError) as error:
-        raise ModelError(f"{weights} does not fit the model: {str(error).splitlines()[0]}") from None
 
 
 def _model_from_file(path: Path) -> nn.Module:
@@ -875,8 +835,8 @@ def load_model_for_eval(spec: str, dataset: str = "mnist", weights: str | os.Pat
                                   in_chans=data.input_shape[0] if data else None)
         name = spec
     if weights_path is not None:
-        _load_weights(model, weights_path)
-    return model.eval(), name, _file_sha256(weights_path) if weights_path is not None else None
+        load_weights(model, weights_path)
+    return model.eval(), name, sha256_file(weights_path) if weights_path is not None else None
 
 
 # --- eps sweeps ----------------------------------------------------------------------------------------------

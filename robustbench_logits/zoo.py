@@ -22,7 +22,7 @@ from typing import Any
 
 from torch import nn
 
-from robustbench_logits._files import load_state_dict
+from robustbench_logits._files import load_weights
 from robustbench_logits.errors import ModelError, WeightsError
 
 __all__ = ["WEIGHTS_DIR", "ZooEntry", "get_entry", "list_models", "load_model", "weights_sha256"]
@@ -119,10 +119,4 @@ def load_model(name: str, dataset: str | None = None, threat_model: str | None =
         if asked is not None and asked != actual:
             others = ", ".join(list_models(dataset=dataset)) or "none"
             raise ModelError(f"{entry.name} is a {actual} model, not {asked} ({what}); {asked} models: {others}")
-    model = entry.build()
-    state = load_state_dict(entry.weights_path, expected_sha256=entry.sha256)
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
-        raise WeightsError(f"{entry.weights_path.name} does not fit {entry.arch}: {str(error).splitlines()[0]}") from None
-    return model.eval()
+    return load_weights(entry.build(), entry.weights_path, expected_sha256=entry.sha256).eval()

@@ -63,8 +63,8 @@ PLANS = [
             budget="10 of Kanai's 100 epochs"),
     ZooPlan("Kanai2021Constraining_LSQ_2C2F", "cnn2c2f.logit_squeezing_mnist", "logit-squeezing", "cnn2c2f", 10,
             budget="10 of Kanai's 100 epochs"),
-    ZooPlan("LCAT_2C2F", "cnn2c2f.lcat_mnist", "lcat", "cnn2c2f", 10,
-            budget="10 epochs; LCAT's MNIST model is a ResNet-18, too slow for this CPU, so 2C2F"),
+    # LCAT is not shipped: on 2C2F (LCAT's MNIST nets, ResNet-18 / EfficientNet-B0, are too slow
+    # for this CPU) its recipe stayed at chance accuracy for 10 epochs (measured 2026-11-22).
     ZooPlan("Li2021PCLC_LeNet5", "lenet5.pc_lc_mnist", "pc-lc", "lenet5", 10,
             budget="10 epochs (5 CE warm-up + 5 PC-LC)"),
     ZooPlan("Madry2018_PGDAT_2C2F", "cnn2c2f.pgd_at_mnist", "pgd-at", "cnn2c2f", 6,

@@ -75,7 +75,7 @@ def test_shipped_records_load_and_their_clean_accuracy_reproduces():
         x, y = load_dataset(entry.dataset, n_examples=n)
         with torch.no_grad():
             clean = (model(x).argmax(1) == y).float().mean().item()
-        assert clean == pytest.approx(entry.evaluation["clean_acc"], abs=1e-9)
+        assert clean == pytest.approx(entry.evaluation["clean_acc"], abs=1e-6)  # one example is 1/n
         assert entry.evaluation["provenance"]["model"]["weights_sha256"] == entry.sha256
 
 
