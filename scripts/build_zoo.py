@@ -28,10 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from robustbench_logits import benchmark  # noqa: E402
-from robustbench_logits._files import sha256_file, write_json  # noqa: E402
+from robustbench_logits._files import load_weights, sha256_file, write_json  # noqa: E402
 from robustbench_logits.recipes import get_recipe  # noqa: E402
 from robustbench_logits.train import train  # noqa: E402
-from robustbench_logits import zoo  # noqa: E402
 from robustbench_logits.zoo import WEIGHTS_DIR, ZooEntry  # noqa: E402
 
 RUNS = ROOT / "runs" / "zoo"
@@ -116,9 +115,8 @@ def build(plan: ZooPlan, n_examples: int, suite: str, threads: int) -> Path:
         import torch
 
         torch.set_num_threads(threads)
-        write_json(record, entry.to_dict())  # the record without evaluation: load_model reads it
-        zoo._entries.cache_clear()
-        model = zoo.load_model(plan.name)
+        # Built from the entry, not via zoo.load_model: the record is written only once complete.
+        model = load_weights(entry.build(), entry.weights_path, expected_sha256=entry.sha256).eval()
         evaluation = benchmark(model, dataset="mnist", threat_model="Linf", eps=EPS, n_examples=n_examples,
                                suite=suite, model_name=plan.name, weights_sha256=entry.sha256,
                                progress=False).to_dict()
