@@ -1,31 +1,43 @@
 """robustbench_logits: logit-regularization defenses, packaged and evaluated honestly.
 
-Public API (everything else is reachable through its module, see README "Public API"):
-``benchmark``, ``BenchmarkResult``, ``load_dataset``, ``train``, ``create_model``,
-``with_logit_head``, ``load_model``, ``list_models``.
+Public API (see README "Public API"): ``benchmark``, ``BenchmarkResult``, ``load_dataset``,
+``create_model``, ``with_logit_head``, ``load_model``, ``list_models``; training is
+``robustbench_logits.train.train`` (a name shared with its module, so not re-exported here).
+They are imported on first use (PEP 562), so ``import robustbench_logits`` and the ``rbl``
+command start without loading torchattacks, timm and the attack code they do not need.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from robustbench_logits import compat as _compat
 
 _compat.install()
 
-from robustbench_logits.data import load_dataset  # noqa: E402
-from robustbench_logits.evaluate import BenchmarkResult, benchmark  # noqa: E402
-from robustbench_logits.models import create_model, with_logit_head  # noqa: E402
-from robustbench_logits.train import train  # noqa: E402
-from robustbench_logits.zoo import list_models, load_model  # noqa: E402
-
 __version__ = "0.1.0"
 
-__all__ = [
-    "BenchmarkResult",
-    "benchmark",
-    "create_model",
-    "list_models",
-    "load_dataset",
-    "load_model",
-    "train",
-    "with_logit_head",
-]
+_PUBLIC = {
+    "BenchmarkResult": "robustbench_logits.evaluate",
+    "benchmark": "robustbench_logits.evaluate",
+    "create_model": "robustbench_logits.models",
+    "list_models": "robustbench_logits.zoo",
+    "load_dataset": "robustbench_logits.data",
+    "load_model": "robustbench_logits.zoo",
+    "with_logit_head": "robustbench_logits.models",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'robustbench_logits' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_PUBLIC))

@@ -8,12 +8,18 @@ Built on typer (click underneath) so ``--help`` is generated, not hand-written.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from robustbench_logits.errors import UserError
+# Upstream deprecation noise on every command (torch.jit via timm/torchattacks, pkg_resources via
+# robustbench); it says nothing about the user's run.
+warnings.filterwarnings("ignore", message=".*torch.jit.interface.*is deprecated", category=FutureWarning)
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+
+from robustbench_logits.errors import UserError  # noqa: E402
 
 app = typer.Typer(
     name="rbl",
