@@ -10,9 +10,9 @@
 
 A run in an ``out_dir`` that holds a checkpoint of the same configuration resumes from it and
 ends with the same weights as an uninterrupted run: every epoch reseeds its randomness from
-(seed, epoch, rank), and the sampler's order is a function of (seed, epoch). Under ``torchrun``
-the loop runs DistributedDataParallel (gloo on CPU, nccl on GPU) with a DistributedSampler; the
-recipe's batch size is the global batch.
+(seed, epoch, rank) (augmentation, mixup, noise, PGD starts, dropout), and the sampler's order
+is a function of (seed, epoch). Under ``torchrun`` the loop runs DistributedDataParallel (gloo on
+CPU, nccl on GPU) with a DistributedSampler; the recipe's batch size is the global batch.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import torch
 import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
+from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 from tqdm import tqdm
@@ -149,8 +150,14 @@ def _resolve_setup(recipe: Recipe, dataset: str, arch: str, preset: str | None, 
     return dataclasses.replace(setup, **changes) if changes else setup
 
 
+# Setup fields added after runs were fingerprinted: left out of the fingerprint while unset, so
+# a run started before the field existed (all of them had it unset) still resumes.
+_FINGERPRINT_SKIPS_NONE = ("augmentation",)
+
+
 def _fingerprint(config: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
+    setup = {k: v for k, v in config["setup"].items() if not (k in _FINGERPRINT_SKIPS_NONE and v is None)}
+    return hashlib.sha256(json.dumps({**config, "setup": setup}, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _epoch_seed(seed: int, epoch: int, rank: int) -> int:
@@ -180,6 +187,40 @@ def _lr_factor(setup: Setup, steps_per_epoch: int) -> Any:
         return setup.lr_decay ** sum(epoch >= milestone for milestone in setup.lr_milestones)
 
     return factor
+
+
+_CROP_PADDING = 4  # pixels: RandomCrop(32, padding=4) in the TRADES, MART and pytorch-cifar code
+
+
+def _augment(x: Tensor, kind: str | None, generator: torch.Generator) -> Tensor:
+    """The recipe's label-preserving augmentation of a training batch (Summers & Dinneen sec. 5.1:
+    random crops and horizontal flips on CIFAR), or none."""
+    if kind is None:
+        return x
+    if kind == "crop_flip":
+        return _random_crop_flip(x, _CROP_PADDING, generator)
+    raise TrainError(f"unknown augmentation {kind!r} in the recipe: use 'crop_flip' or none")
+
+
+def _random_crop_flip(x: Tensor, padding: int, generator: torch.Generator) -> Tensor:
+    """Per example: crop an H x W window at a uniform offset of the zero-padded image (a shift by
+    (dy, dx) in [-padding, padding]^2 with zeros filling the border), then mirror it left-right
+    with probability 1/2, as RandomCrop(padding) then RandomHorizontalFlip.
+
+    Written by hand: torchvision's transforms draw from the global RNG, one example at a time;
+    drawing the whole batch's offsets and flips from the epoch's generator keeps a resumed epoch
+    bit-identical to an uninterrupted one.
+    """
+    n, _, height, width = x.shape
+    offsets = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator).to(x.device)
+    flips = (torch.rand(n, generator=generator) < 0.5).to(x.device)
+    rows = offsets[:, :1] + torch.arange(height, device=x.device)  # (n, H) rows of the padded image
+    columns = torch.arange(width, device=x.device).expand(n, width)
+    columns = torch.where(flips[:, None], columns.flip(1), columns) + offsets[:, 1:]  # (n, W)
+    padded = F.pad(x, (padding, padding, padding, padding))
+    batch = torch.arange(n, device=x.device)[:, None, None]
+    # advanced indices around the channel slice put it last: (n, H, W, C)
+    return padded[batch, :, rows[:, :, None], columns[:, None, :]].permute(0, 3, 1, 2)
 
 
 def _mix(x: Tensor, y: Tensor, kind: str | None, generator: torch.Generator) -> tuple[Tensor, Tensor | MixedLabels]:
@@ -400,13 +441,14 @@ class _Run:
         objective.start_epoch(epoch)
         epoch_seed = _epoch_seed(self.seed, epoch, process.rank)
         torch.manual_seed(epoch_seed)  # dropout and any other global-RNG draw
-        generator = torch.Generator().manual_seed(epoch_seed)  # mixup, noise, PGD starts
+        generator = torch.Generator().manual_seed(epoch_seed)  # augmentation, mixup, noise, PGD starts
         model.train()
         loss_sum = correct = seen = 0.0
         lr = optimizer.param_groups[0]["lr"]
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{setup.epochs}", disable=not self.progress, leave=False)
         for step, (x, y) in enumerate(bar):
             x, y = x.to(process.device), y.to(process.device)
+            x = _augment(x, setup.augmentation, generator)
             x, labels = _mix(x, y, setup.mixup, generator)
             x_adv = _perturb(setup, objective, model, x, labels, generator, epoch + step / len(loader))
             loss, logits = objective(trained, x, labels, x_adv)

@@ -80,7 +80,40 @@ def test_baselines_attack_as_their_own_code_does() -> None:
     assert madry is not None and (madry.loss, madry.start, madry.steps) == ("ce", "uniform", 7)  # Kanai sec. 5.1
     summers = get_recipe("lrm").setup("cifar10", "resnet18_cifar")
     assert (summers.weight_decay, summers.warmup_epochs, summers.epochs, summers.lr_milestones) == (2e-4, 5, 101, (100, 150))
-    assert any("horizontal flips" in note for note in summers.notes)  # sec. 5.1 augmentation, not applied
+
+
+def test_augmentation_per_paper_with_stated_or_assumed_in_the_notes() -> None:
+    def augmentation_note(recipe: str, dataset: str, arch: str) -> str:
+        setup = get_recipe(recipe).setup(dataset, arch)
+        assert setup.augmentation == "crop_flip"
+        (note,) = [n for n in setup.notes if n.startswith("augmentation")]
+        return note
+
+    # Summers sec. 5.1 states random crops and horizontal flips on CIFAR-10/100.
+    for recipe in ("alp", "lrm"):
+        for dataset in ("cifar10", "cifar100"):
+            assert "(stated, sec. 5.1)" in augmentation_note(recipe, dataset, "resnet18_cifar")
+    # Kanai and LMA-AT state none: taken from the code they build on (pytorch-cifar/TRADES, TRADES/MART).
+    for recipe in ("blf", "pgd-at", "trades", "blf-at", "label-smoothing"):
+        for arch in ("resnet18_cifar", "wide_resnet34_10"):
+            assert "not stated" in augmentation_note(recipe, "cifar10", arch)
+    for recipe in ("lma-at", "mart", "trades-ours"):
+        assert "not stated" in augmentation_note(recipe, "cifar100", "resnet18_cifar")
+    assert "MART" in augmentation_note("lma-at", "cifar10", "wide_resnet34_10")
+    # LCAT states augmentation only for Tiny-ImageNet: crop_flip on CIFAR-10 is our choice.
+    assert "our choice" in augmentation_note("lcat", "cifar10", "resnet18_cifar")
+    # PC-LC states scaling to [0, 1] only: no augmentation, and the note says so.
+    pc = get_recipe("pc-lc").setup("cifar10", "vgg13_cifar")
+    assert pc.augmentation is None and any(n.startswith("augmentation not stated") for n in pc.notes)
+    # No paper states augmentation on MNIST / Fashion-MNIST; every CIFAR setting says what it took.
+    for recipe in list_recipes():
+        for setup in recipe.setups:
+            if setup.dataset in ("mnist", "fashion_mnist"):
+                assert setup.augmentation is None
+            else:
+                assert any(note.startswith("augmentation") for note in setup.notes), (recipe.name, setup.arch)
+    # The CPU preset shrinks compute, not the data pipeline.
+    assert get_recipe("lrm").setup("cifar10", "resnet18_cifar", preset="cpu").augmentation == "crop_flip"
 
 
 def test_cpu_preset_shrinks_compute_not_the_method() -> None:

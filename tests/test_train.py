@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib
 import json
 import os
 import subprocess
@@ -10,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -18,9 +21,10 @@ from safetensors.torch import load_file
 from robustbench_logits._inner_max import inner_maximisation
 from robustbench_logits.models import create_model
 from robustbench_logits.recipes import InnerMax, get_recipe
-from robustbench_logits.train import TrainError, _lr_factor, train
+from robustbench_logits.train import TrainError, _augment, _fingerprint, _lr_factor, train
 
 REPO = Path(__file__).resolve().parents[1]
+TRAIN_MODULE = importlib.import_module("robustbench_logits.train")  # the package exports the function `train`
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +97,84 @@ def test_lr_schedule_warmup_then_step_decay() -> None:
     assert factor(999) == 1.0 and factor(1000) == pytest.approx(0.1) and factor(1500) == pytest.approx(0.01)
 
 
-def _run(tmp: Path, tiny: tuple[torch.Tensor, torch.Tensor], recipe: str = "lma-at", **kw: object):  # noqa: ANN202
+def _shifted_flipped(image: np.ndarray, dy: int, dx: int, flip: bool) -> np.ndarray:
+    """Expected crop: out[r, c] = image[r + dy, c + dx] where that pixel exists, else 0; then mirrored."""
+    _, height, width = image.shape
+    out = np.zeros_like(image)
+    for r in range(height):
+        for c in range(width):
+            if 0 <= r + dy < height and 0 <= c + dx < width:
+                out[:, r, c] = image[:, r + dy, c + dx]
+    return out[:, :, ::-1] if flip else out
+
+
+def test_crop_flip_outputs_are_zero_filled_shifts_or_their_mirror_images() -> None:
+    # Distinct positive pixels, so the shift/flip that produced an output is unique and a zero can
+    # only come from the padding. RandomCrop(padding=4) shifts by dy, dx in [-4, 4].
+    image = np.arange(1, 2 * 5 * 6 + 1, dtype=np.float32).reshape(2, 5, 6)
+    x = torch.from_numpy(image).expand(2000, 2, 5, 6).contiguous()
+    out = _augment(x, "crop_flip", torch.Generator().manual_seed(0)).numpy()
+    assert out.shape == x.shape
+    candidates = {
+        (dy, dx, flip): _shifted_flipped(image, dy, dx, flip)
+        for dy in range(-4, 5) for dx in range(-4, 5) for flip in (False, True)
+    }  # fmt: skip
+    seen = []
+    for example in out:
+        matches = [key for key, expected in candidates.items() if np.array_equal(example, expected)]
+        assert len(matches) == 1
+        seen.append(matches[0])
+    assert set(seen) == set(candidates)  # every offset and both orientations occur (162 of 2000 draws)
+    assert 0.45 < np.mean([flip for _, _, flip in seen]) < 0.55
+
+
+def test_crop_flip_replays_from_the_generator_and_only_when_asked() -> None:
+    x = torch.rand(16, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    first = _augment(x, "crop_flip", torch.Generator().manual_seed(7))
+    assert torch.equal(first, _augment(x, "crop_flip", torch.Generator().manual_seed(7)))
+    assert not torch.equal(first, _augment(x, "crop_flip", torch.Generator().manual_seed(8)))
+    untouched = torch.Generator().manual_seed(7)
+    assert _augment(x, None, untouched) is x and torch.equal(untouched.get_state(), torch.Generator().manual_seed(7).get_state())
+    with pytest.raises(TrainError, match="unknown augmentation"):
+        _augment(x, "autoaugment", untouched)
+
+
+def test_an_unset_augmentation_leaves_the_fingerprint_of_earlier_runs() -> None:
+    # Runs fingerprinted before Setup had the field must still resume: None is left out.
+    before = {"recipe": "standard", "setup": {"lr": 0.1, "mixup": None}, "seed": 0}
+    expected = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()
+    assert _fingerprint({**before, "setup": {**before["setup"], "augmentation": None}}) == expected
+    assert _fingerprint({**before, "setup": {**before["setup"], "augmentation": "crop_flip"}}) != expected
+
+
+def _with_augmentation(name: str):  # noqa: ANN202
+    recipe = get_recipe(name)
+    setup = dataclasses.replace(recipe.setup("mnist", "cnn2c2f"), augmentation="crop_flip")
+    return dataclasses.replace(recipe, setups=(setup,))
+
+
+def test_augmentation_feeds_mixup_with_training_batches_only(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    augmented, mixed = [], []
+
+    def augment(x, kind, generator):  # noqa: ANN001, ANN202
+        out = _augment(x, kind, generator)
+        augmented.append(out)
+        return out
+
+    def mix(x, y, kind, generator):  # noqa: ANN001, ANN202
+        mixed.append(x)
+        return x, y
+
+    monkeypatch.setattr(TRAIN_MODULE, "_augment", augment)
+    monkeypatch.setattr(TRAIN_MODULE, "_mix", mix)
+    x, y = tiny
+    train(_with_augmentation("standard"), "mnist", "cnn2c2f", tmp_path, preset="cpu", batch_size=8,
+          train_data=(x[:16], y[:16]), eval_data=(x[16:], y[16:]), progress=False, threads=1)  # fmt: skip
+    assert len(augmented) == 2  # the 2 training batches; the eval split is not augmented
+    assert all(a is m for a, m in zip(augmented, mixed, strict=True))  # mixup sees the augmented batch
+
+
+def _run(tmp: Path, tiny: tuple[torch.Tensor, torch.Tensor], recipe: object = "lma-at", **kw: object):  # noqa: ANN202
     x, y = tiny
     options = {"preset": "cpu", "epochs": 2, "batch_size": 8, "seed": 3, "progress": False, "threads": 1}
     return train(recipe, "mnist", "cnn2c2f", tmp, train_data=(x, y), eval_data=(x[:16], y[:16]), **{**options, **kw})
@@ -110,6 +191,16 @@ def test_interrupted_run_resumes_to_the_same_weights(recipe: str, tiny: tuple[to
     a, b = straight.model.state_dict(), resumed.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in straight.history]
+
+
+def test_interrupted_run_with_augmentation_resumes_to_the_same_weights(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path) -> None:
+    recipe = _with_augmentation("lrm")  # crop/flip, then mixup, then PGD: all from the epoch's generator
+    straight = _run(tmp_path / "straight", tiny, recipe)
+    _run(tmp_path / "resumed", tiny, recipe, stop_after=1)
+    resumed = _run(tmp_path / "resumed", tiny, recipe)
+    assert resumed.finished and resumed.sha256 == straight.sha256
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in straight.history]
+    assert _run(tmp_path / "plain", tiny, "lrm").sha256 != straight.sha256  # the augmentation was applied
 
 
 def test_resume_refuses_another_configuration(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path) -> None:

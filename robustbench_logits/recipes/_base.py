@@ -3,8 +3,9 @@ and a CPU preset.
 
 A :class:`Recipe` names the objective (``objectives.py``), the logit head (``heads.py``) and the
 method's hyperparameters; each :class:`Setup` records one paper setting (optimiser, schedule,
-epochs, batch size, weight decay, inner attack, noise, selection rule) with ``source`` saying
-where the numbers come from. Where a paper is silent we choose, and say so in ``notes``.
+epochs, batch size, weight decay, inner attack, noise, augmentation, selection rule) with
+``source`` saying where the numbers come from. Where a paper is silent we choose, and say so in
+``notes``.
 """
 
 from __future__ import annotations
@@ -62,8 +63,11 @@ class Setup:
     ``batch_size`` is the global batch (split across DDP ranks). ``lr_milestones`` are epochs
     after which the learning rate is multiplied by ``lr_decay``; ``warmup_epochs`` ramps it
     linearly per step from 0 to ``lr``. ``noise`` is the uniform-noise intensity of LCAT's NOI
-    (the perturbed input when there is no ``attack``). ``selection`` is ``"best_clean"`` (keep
-    the epoch with the best clean accuracy, Kanai et al. App. B) or ``"last"``.
+    (the perturbed input when there is no ``attack``). ``augmentation`` is the label-preserving
+    augmentation of the training inputs: ``"crop_flip"`` (the standard CIFAR random crop after
+    4-pixel zero padding, then a horizontal flip; Summers & Dinneen sec. 5.1) or None; ``notes``
+    say whether the paper states it. ``selection`` is ``"best_clean"`` (keep the epoch with the
+    best clean accuracy, Kanai et al. App. B) or ``"last"``.
     """
 
     dataset: str
@@ -81,6 +85,7 @@ class Setup:
     attack: InnerMax | None = None
     noise: float | None = None
     mixup: str | None = None
+    augmentation: str | None = None
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
     selection: str = "last"
     notes: tuple[str, ...] = ()

@@ -71,10 +71,15 @@ TRADES = Recipe(
     objective="trades",
     hyperparameters={"kl_weight": 6.0},
     setups=(
-        replace(kanai_mnist("cnn2c2f", attack=_MNIST_TRADES), notes=(_KANAI_BETA_NOTE,)),
-        replace(kanai_mnist("cnn4c3f", attack=_MNIST_TRADES), notes=(_KANAI_BETA_NOTE,)),
-        replace(kanai_cifar("resnet18_cifar", adversarial=True, attack=_CIFAR_TRADES), notes=(_KANAI_BETA_NOTE,)),
-        replace(kanai_cifar("wide_resnet34_10", adversarial=True, attack=_CIFAR_TRADES), notes=(_KANAI_BETA_NOTE,)),
+        *(
+            replace(setup, notes=setup.notes + (_KANAI_BETA_NOTE,))
+            for setup in (
+                kanai_mnist("cnn2c2f", attack=_MNIST_TRADES),
+                kanai_mnist("cnn4c3f", attack=_MNIST_TRADES),
+                kanai_cifar("resnet18_cifar", adversarial=True, attack=_CIFAR_TRADES),
+                kanai_cifar("wide_resnet34_10", adversarial=True, attack=_CIFAR_TRADES),
+            )
+        ),
         replace(lma_cifar("cifar100", "resnet18_cifar"), attack=_CIFAR_TRADES),
     ),
     checkpoint="Kanai settings: the best clean epoch; LMA-AT settings (CIFAR-100): the last epoch",

@@ -17,13 +17,17 @@ def _grid_note(name: str, grid: str, value: float) -> str:
     return f"{name} picked from Kanai's grid {grid} (the selected value is only in Figs. 3-4): {value}"
 
 
+def _noted(setup: Setup, note: str) -> Setup:
+    return replace(setup, notes=setup.notes + (note,))
+
+
 def _standard_setups(name: str, mnist_grid: str, cifar_grid: str, value: float) -> tuple[Setup, ...]:
     """Kanai's standard-training settings for 2C2F, 4C3F (MNIST), RN18 and WRN (CIFAR-10)."""
     return (
-        replace(kanai_mnist("cnn2c2f"), notes=(_grid_note(name, mnist_grid, value),)),
-        replace(kanai_mnist("cnn4c3f"), notes=(_grid_note(name, mnist_grid, value),)),
-        replace(kanai_cifar("resnet18_cifar", adversarial=False), notes=(_grid_note(name, cifar_grid, value),)),
-        replace(kanai_cifar("wide_resnet34_10", adversarial=False), notes=(_grid_note(name, cifar_grid, value),)),
+        _noted(kanai_mnist("cnn2c2f"), _grid_note(name, mnist_grid, value)),
+        _noted(kanai_mnist("cnn4c3f"), _grid_note(name, mnist_grid, value)),
+        _noted(kanai_cifar("resnet18_cifar", adversarial=False), _grid_note(name, cifar_grid, value)),
+        _noted(kanai_cifar("wide_resnet34_10", adversarial=False), _grid_note(name, cifar_grid, value)),
     )
 
 
@@ -99,7 +103,7 @@ BLF_AT = Recipe(
     head_kwargs={"gamma": 1.0},
     hyperparameters={"on": "perturbed"},
     setups=tuple(
-        replace(setup, notes=(_grid_note("gamma", "[0.5, 0.8, 1.0, 1.5, 3.5] / [0.1, 0.5, 0.8, 1.0, 1.2]", 1.0),))
+        _noted(setup, _grid_note("gamma", "[0.5, 0.8, 1.0, 1.5, 3.5] / [0.1, 0.5, 0.8, 1.0, 1.2]", 1.0))
         for setup in (
             kanai_mnist("cnn2c2f", attack=MNIST_PGD40),
             kanai_mnist("cnn4c3f", attack=MNIST_PGD40),
