@@ -26,7 +26,7 @@ data: install
 
 # The main job: the shipped default model under RobustBench's protocol + adaptive attacks + flags.
 DEMO_MODEL ?= Kanai2021Constraining_BLF_AT_2C2F
-DEMO_N ?= 1000
+DEMO_N ?= 200
 demo: data
 	mkdir -p runs/demo
 	$(RBL) eval $(DEMO_MODEL) --dataset mnist --eps 0.3 -n $(DEMO_N) --suite standard --out runs/demo/result.json
