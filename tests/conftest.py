@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+# One intra-op thread: with two (torch's default here) the suite ran 10-40x slower whenever the
+# machine's two cores had other work, and single-threaded it is as fast on a quiet machine's tiny models.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

@@ -24,15 +24,6 @@ from robustbench_logits.heads import BoundedLogitFunction, ScaledTanh
 from robustbench_logits.models import LogitHeadModel
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: the 2 shared cores are oversubscribed otherwise (10-40x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _linear(seed: int = 0, classes: int = 3) -> nn.Module:
     torch.manual_seed(seed)
     return nn.Sequential(nn.Flatten(), nn.Linear(4, classes)).eval()

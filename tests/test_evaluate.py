@@ -37,15 +37,6 @@ def create_model():
 """
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: the 2 shared cores are oversubscribed otherwise (10-40x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _create_cnn() -> nn.Module:
     namespace: dict = {}
     exec(_CNN_SOURCE, namespace)
@@ -56,8 +47,6 @@ def _create_cnn() -> nn.Module:
 def trained_cnn(mnist_small) -> nn.Module:
     """A plainly (CE) trained CNN, ~95% clean accuracy on MNIST."""
     x_train, y_train, _, _ = mnist_small
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # session fixtures are set up before the module's _one_thread
     torch.manual_seed(0)
     model = _create_cnn()
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -66,7 +55,6 @@ def trained_cnn(mnist_small) -> nn.Module:
             optimizer.zero_grad()
             nn.functional.cross_entropy(model(x_train[start:start + 50]), y_train[start:start + 50]).backward()
             optimizer.step()
-    torch.set_num_threads(threads)
     return model.eval()
 
 
