@@ -84,6 +84,7 @@ def load_weights(model: torch.nn.Module, path: str | os.PathLike, expected_sha25
 def write_json(path: str | os.PathLike, payload: Any) -> None:
     """Write JSON atomically (temp file, then rename): an interruption never leaves half a file."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
     partial.replace(path)

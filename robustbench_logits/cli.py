@@ -143,6 +143,11 @@ def eval_command(
 
     from robustbench_logits.evaluate import benchmark, eps_sweep, load_model_for_eval
 
+    if out is not None:  # fail before the evaluation, not after it
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"cannot write the result to {out}: {error.strerror}; pass another --out") from None
     network, name, sha256 = load_model_for_eval(model, dataset, weights)
     surrogate_model = load_model_for_eval(surrogate, dataset)[0] if surrogate and surrogate.endswith(".py") else surrogate
     result = benchmark(network, dataset=dataset, threat_model=threat_model, eps=eps, n_examples=n, suite=suite,
@@ -268,15 +273,17 @@ def compare_command(
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
     """Benchmark your defense and every zoo model of the dataset with the same suite, eps, examples and seed."""
-    import json
 
     from rich.console import Console
     from rich.table import Table
 
+    from robustbench_logits._files import write_json
     from robustbench_logits.leaderboard import compare_with_zoo
 
     if against != "zoo":
         raise UserError(f"--against {against!r}: only 'zoo' is supported (every zoo model of --dataset)")
+    stem = Path(str(out or f"compare-{Path(model).stem}-{dataset}"))
+    stem.parent.mkdir(parents=True, exist_ok=True)  # before the (long) evaluations, not after
     comparison = compare_with_zoo(model, dataset=dataset, n_examples=n, eps=eps, threat_model=threat_model, suite=suite,
                                   weights=weights, seed=seed, device=device, data_dir=data_dir, progress=progress)
     table = Table(title=f"{dataset} {threat_model}, eps={comparison.eps:g}, n={comparison.n_examples}, suite {suite}, "
@@ -291,8 +298,7 @@ def compare_command(
     console.print(table)
     if any(row["unreliable"] for row in comparison.rows()):
         console.print("* unreliable evaluation: a gradient-masking flag fired (docs/evaluation.md, Flags)")
-    stem = str(out or f"compare-{Path(model).stem}-{dataset}")
-    Path(f"{stem}.json").write_text(json.dumps(comparison.to_dict(), indent=2) + "\n")
+    write_json(f"{stem}.json", comparison.to_dict())
     Path(f"{stem}.md").write_text(comparison.to_markdown())
     console.print(f"written: {stem}.json, {stem}.md")
 

@@ -39,7 +39,7 @@ import torch
 import torch.nn as nn
 from torchattacks.attack import Attack
 
-from robustbench_logits._files import load_weights, package_versions, sha256_file
+from robustbench_logits._files import load_weights, package_versions, sha256_file, write_json
 from robustbench_logits.attacks import (
     CATEGORIES,
     AttackSpec,
@@ -196,7 +196,7 @@ class BenchmarkResult:
         """The result as JSON text; also written to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
-            Path(path).write_text(text + "\n")
+            write_json(path, self.to_dict())
         return text
 
     def table(self) -> list[tuple[str, str]]:

@@ -57,3 +57,9 @@ def test_write_json_is_atomic(tmp_path):
     path = tmp_path / "a.json"
     write_json(path, {"x": 1})
     assert path.read_text().strip().startswith("{") and not (tmp_path / "a.json.partial").exists()
+
+
+def test_write_json_creates_missing_parent_dirs(tmp_path):
+    path = tmp_path / "a" / "b" / "result.json"
+    write_json(path, {"x": 1})
+    assert path.is_file()
