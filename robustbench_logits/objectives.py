@@ -123,30 +123,41 @@ class CrossEntropy(Objective):
 
 
 class LabelSmoothing(Objective):
-    """CE against targets 1 - s (label), s / (C - 1) (others): Summers eq. 8, Kanai sec. 2.1."""
+    """CE against targets 1 - s (label), s / (C - 1) (others): Summers eq. 8, Kanai sec. 2.1.
+
+    ``on="perturbed"`` is Kanai's label smoothing with adversarial training (sec. 5, AT rows).
+    """
 
     name = "label_smoothing"
 
-    def __init__(self, smoothing: float) -> None:
+    def __init__(self, smoothing: float, on: str = "clean") -> None:
         super().__init__()
         self.smoothing = smoothing
+        self.on = _check_on(on)
+        self.uses_perturbed = on == "perturbed"
 
     def forward(self, model, x, y, x_adv):  # noqa: ANN001, D102
-        logits = model(x)
+        logits = model(self._perturbed(x_adv) if self.uses_perturbed else x)
         return losses.label_smoothing_cross_entropy(logits, _plain(y, self.name), self.smoothing), logits
 
 
 class LogitSqueezing(Objective):
-    """CE + weight / 2 ||z||^2 on clean inputs (Kanai eq. 3, after Kannan et al. 2018)."""
+    """CE + weight / 2 ||z||^2 (Kanai eq. 3, after Kannan et al. 2018).
+
+    ``on="perturbed"`` applies it to PGD examples: Kanai's logit squeezing with adversarial
+    training (sec. 5, AT rows).
+    """
 
     name = "logit_squeezing"
 
-    def __init__(self, weight: float) -> None:
+    def __init__(self, weight: float, on: str = "clean") -> None:
         super().__init__()
         self.weight = weight
+        self.on = _check_on(on)
+        self.uses_perturbed = on == "perturbed"
 
     def forward(self, model, x, y, x_adv):  # noqa: ANN001, D102
-        logits = model(x)
+        logits = model(self._perturbed(x_adv) if self.uses_perturbed else x)
         labels = _plain(y, self.name)
         return losses.cross_entropy(logits, labels) + losses.logit_squeezing(logits, self.weight), logits
 

@@ -221,3 +221,15 @@ def test_errors_say_what_to_do() -> None:
         create_objective("trades", beta=1.0)
     with pytest.raises(UserError, match="'on'"):
         create_objective("cross_entropy", on="adversarial")
+
+
+def test_label_smoothing_and_logit_squeezing_at_read_the_perturbed_pass() -> None:
+    """Kanai's AT rows (LSM + AT, LSQ + AT): the same losses on the PGD examples."""
+    s, weight = 0.3, 0.4
+    targets = np.full(Z_ADV.shape, s / 2)
+    targets[np.arange(3), Y] = 1 - s
+    expected_lsm = float(-(targets * _log_softmax(Z_ADV)).sum(axis=1).mean())
+    assert _run("label_smoothing", smoothing=s, on="perturbed")[0] == pytest.approx(expected_lsm, abs=1e-6)
+    expected_lsq = _ce(Z_ADV, Y) + weight / 2 * float((Z_ADV**2).sum(axis=1).mean())
+    assert _run("logit_squeezing", weight=weight, on="perturbed")[0] == pytest.approx(expected_lsq, abs=1e-12)
+    assert _run("logit_squeezing", weight=weight)[0] != pytest.approx(expected_lsq, abs=1e-6)

@@ -1,8 +1,8 @@
 """Kanai et al. (AAAI 2021): logit regularisation and bounded logit heads, standard and adversarial.
 
 Label smoothing (eq. 2 targets, = Summers eq. 8), logit squeezing (eq. 3), BLF (eq. 5) with fixed
-gamma, L-BLF (gamma = softplus(gamma~), gamma~ initialised to -1), tanh head (Thm 2), and BLF
-with PGD adversarial training. Kanai keeps the epoch with the best clean accuracy (App. B).
+gamma, L-BLF (gamma = softplus(gamma~), gamma~ initialised to -1), tanh head (Thm 2), and
+label smoothing, logit squeezing and BLF with PGD adversarial training (the AT rows of sec. 5). Kanai keeps the epoch with the best clean accuracy (App. B).
 """
 
 from __future__ import annotations
@@ -94,6 +94,39 @@ TANH = Recipe(
     checkpoint=_CHECKPOINT,
 )
 
+def _adversarial_setups(name: str, grid: str, value: float) -> tuple[Setup, ...]:
+    """Kanai's adversarial-training settings (PGD-40 on MNIST, PGD-7 on CIFAR-10, sec. 5.1)."""
+    return tuple(
+        _noted(setup, _grid_note(name, grid, value))
+        for setup in (
+            kanai_mnist("cnn2c2f", attack=MNIST_PGD40),
+            kanai_mnist("cnn4c3f", attack=MNIST_PGD40),
+            kanai_cifar("resnet18_cifar", adversarial=True, attack=CIFAR_PGD7),
+            kanai_cifar("wide_resnet34_10", adversarial=True, attack=CIFAR_PGD7),
+        )
+    )
+
+
+LABEL_SMOOTHING_AT = Recipe(
+    name="label-smoothing-at",
+    title="Label smoothing on PGD examples (Kanai sec. 5, AT setting: LSM + AT)",
+    paper=f"{KANAI} (LSM, AT)",
+    objective="label_smoothing",
+    hyperparameters={"smoothing": 0.1, "on": "perturbed"},
+    setups=_adversarial_setups("alpha", "[0.05, 0.1, 0.3, 0.5, 0.7]", 0.1),
+    checkpoint=_CHECKPOINT,
+)
+
+LOGIT_SQUEEZING_AT = Recipe(
+    name="logit-squeezing-at",
+    title="Logit squeezing on PGD examples (Kanai sec. 5, AT setting: LSQ + AT)",
+    paper=f"{KANAI} (LSQ, AT)",
+    objective="logit_squeezing",
+    hyperparameters={"weight": 0.05, "on": "perturbed"},
+    setups=_adversarial_setups("lambda", "[0.01, 0.05, 0.1, 0.3, 0.5]", 0.05),
+    checkpoint=_CHECKPOINT,
+)
+
 BLF_AT = Recipe(
     name="blf-at",
     title="BLF head with PGD adversarial training (Kanai sec. 5, AT setting)",
@@ -102,16 +135,8 @@ BLF_AT = Recipe(
     head="blf",
     head_kwargs={"gamma": 1.0},
     hyperparameters={"on": "perturbed"},
-    setups=tuple(
-        _noted(setup, _grid_note("gamma", "[0.5, 0.8, 1.0, 1.5, 3.5] / [0.1, 0.5, 0.8, 1.0, 1.2]", 1.0))
-        for setup in (
-            kanai_mnist("cnn2c2f", attack=MNIST_PGD40),
-            kanai_mnist("cnn4c3f", attack=MNIST_PGD40),
-            kanai_cifar("resnet18_cifar", adversarial=True, attack=CIFAR_PGD7),
-            kanai_cifar("wide_resnet34_10", adversarial=True, attack=CIFAR_PGD7),
-        )
-    ),
+    setups=_adversarial_setups("gamma", "[0.5, 0.8, 1.0, 1.5, 3.5] / [0.1, 0.5, 0.8, 1.0, 1.2]", 1.0),
     checkpoint=_CHECKPOINT,
 )
 
-RECIPES = (LABEL_SMOOTHING, LOGIT_SQUEEZING, BLF, L_BLF, TANH, BLF_AT)
+RECIPES = (LABEL_SMOOTHING, LOGIT_SQUEEZING, BLF, L_BLF, TANH, LABEL_SMOOTHING_AT, LOGIT_SQUEEZING_AT, BLF_AT)
