@@ -122,6 +122,7 @@ def test_cpu_preset_shrinks_compute_not_the_method() -> None:
     assert cpu.epochs == 1 and cpu.lr_milestones == () and cpu.budget
     assert cpu.attack is not None and cpu.attack.steps == 10
     assert cpu.attack.step_size == pytest.approx(2.5 * 0.3 / 10) and cpu.attack.eps == paper.attack.eps
+    assert cpu.attack.eps_warmup_epochs == 0.5 and paper.attack.eps_warmup_epochs == 0
     assert cpu.lr == pytest.approx(0.2 * (1 - 0.5)) and cpu.weight_decay == 0.0
     assert cpu.hyperparameters == paper.hyperparameters
     pc = get_recipe("pc-lc").setup("mnist", "lenet5", preset="cpu")
@@ -164,7 +165,12 @@ def test_each_recipe_trains_and_its_objective_goes_down(name: str, tiny_mnist: t
     assert result.finished and all(torch.isfinite(torch.tensor(losses)))
     # PC-LC changes loss at its warm-up boundary (epochs // 2): compare within the last phase.
     first = 2 if name == "pc-lc" else 0
-    assert losses[-1] < losses[first], losses
+    if result.metadata["setup"]["attack"]:
+        # The CPU preset warms the inner attack's eps up during epoch 1, so epoch 1's loss comes
+        # from weaker examples and can sit below epoch 2's: start from the higher of the two.
+        assert losses[-1] < max(losses[0], losses[1]), losses
+    else:
+        assert losses[-1] < losses[first], losses
     assert (tmp_path / "model.safetensors").is_file()
 
 
