@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import os
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -536,8 +537,20 @@ def _diagnose(suite: EvaluationSuite, cascade: list[_Entry], adaptive: list[_Ent
         flags["robust_above_clean"] = (f"re-scoring disagreed with the attacks on {merged['rescore_mismatch']} examples"
                                        + (f"; above clean: {above}" if above else ""))
     if merged["autoattack_warnings"]:
-        flags["autoattack_warnings"] = " | ".join(merged["autoattack_warnings"])
+        flags["autoattack_warnings"] = _summarise_warnings(merged["autoattack_warnings"])
     return flags
+
+
+def _summarise_warnings(messages: Sequence[str]) -> str:
+    """AutoAttack repeats a warning per attack and restart with other counts ("there are 247
+    points with zero gradient!"): keep the first of each kind, say how many more. The full list
+    stays in the provenance (``autoattack_warnings``)."""
+    kinds: dict[str, list[str]] = {}
+    for message in messages:
+        kinds.setdefault(re.sub(r"\d+(\.\d+)?", "#", message), []).append(message)
+    return " | ".join(
+        group[0] + (f" (and {len(group) - 1} more like it)" if len(group) > 1 else "") for group in kinds.values()
+    )
 
 
 # --- the public entry point --------------------------------------------------------------------------------

@@ -397,3 +397,13 @@ def test_l2_threat_model_runs_its_own_suite(trained_cnn, test_set) -> None:
                        suite=_suite(AttackSpec("pgd-l2-10", "pgd", {"steps": 10})), progress=False)
     assert result.worst_case_acc < result.clean_acc - 0.2 and result.flags == {}
     assert result.provenance["probes"]["large_eps"] == pytest.approx(28.0)  # sqrt(784)
+
+
+def test_repeated_autoattack_warnings_are_summarised_not_repeated() -> None:
+    from robustbench_logits.evaluate import _summarise_warnings
+
+    zero = "there are {} points with zero gradient! This might lead to unreliable evaluation."
+    square = "Square Attack has decreased the robust accuracy of 1.00%."
+    text = _summarise_warnings([zero.format(247), zero.format(239), square, zero.format(12)])
+    assert text == f"{zero.format(247)} (and 2 more like it) | {square}"
+    assert _summarise_warnings([square]) == square
