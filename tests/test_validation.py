@@ -1,0 +1,63 @@
+import os
+
+import pytest
+import torch
+from torch import nn
+
+from robustbench_logits.errors import ModelError, UserError
+from robustbench_logits.validation import (
+    OutputPathError,
+    check_device,
+    check_model_dtype,
+    check_model_output,
+    check_output_path,
+)
+
+
+def _listing(root):
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def test_output_path_refuses_directories_files_as_parents_and_unwritable_places_writing_nothing(tmp_path):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "file").write_text("x")
+    before = _listing(tmp_path)
+    with pytest.raises(OutputPathError, match="is a directory: give a file path inside it"):
+        check_output_path(tmp_path / "dir")
+    with pytest.raises(OutputPathError, match="is a file, not a directory"):
+        check_output_path(tmp_path / "file" / "deeper" / "out.json")
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(OutputPathError, match="is not writable"):
+            check_output_path(locked / "out.json")
+        locked.chmod(0o700)
+        locked.rmdir()
+    assert check_output_path(tmp_path / "new" / "sub" / "out.json") == tmp_path / "new" / "sub" / "out.json"
+    assert _listing(tmp_path) == before  # checking never creates anything
+
+
+def test_device_must_exist_here():
+    assert check_device(None) is None and check_device("cpu") == torch.device("cpu")
+    with pytest.raises(UserError, match="not a torch device"):
+        check_device("gpu7")
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match="no CUDA GPU is available here: use --device cpu"):
+            check_device("cuda")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16])
+def test_model_dtype_is_named(dtype):
+    with pytest.raises(ModelError, match=f"has {str(dtype)[6:]} weights but the images are float32: convert it"):
+        check_model_dtype(nn.Linear(3, 2).to(dtype))
+    check_model_dtype(nn.Linear(3, 2))
+
+
+@pytest.mark.parametrize("output, message", [((torch.zeros(2, 3), torch.zeros(2)), "returns a tuple of 2 items"),
+                                             ({"logits": torch.zeros(2, 3)}, "returns a dict .keys logits."),
+                                             (torch.zeros(2, dtype=torch.int64), "returns int64 outputs"),
+                                             ("x", "returns str")])
+def test_model_output_type_is_named(output, message):
+    with pytest.raises(ModelError, match=message):
+        check_model_output(output, "the model")
+    assert check_model_output(torch.zeros(2, 3)).shape == (2, 3)
