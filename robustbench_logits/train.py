@@ -2,11 +2,18 @@
 
 ``train(recipe, dataset, arch, out_dir)`` trains and writes, under ``out_dir``:
 
-* ``model.safetensors``: the selected weights (the recipe's rule: best clean accuracy or the last
-  epoch), ``metadata.json``: recipe, settings, dataset, epochs, wall time, package versions and
-  the weights' sha256; ``log.jsonl``: one JSON line per epoch;
+* ``model.safetensors``: the selected weights (the recipe's rule: best validation clean accuracy,
+  best validation PGD accuracy, or the last epoch), ``metadata.json``: recipe, settings, dataset,
+  epochs, wall time, package versions, the validation split, the learning curve, whether the run
+  converged, and the weights' sha256; ``log.jsonl``: one JSON line per epoch;
 * ``checkpoints/epoch-NNNN/``: every epoch's weights, optimiser tensors and objective state
   (safetensors), with ``state.json`` (epoch, scheduler, history) pointing at the newest.
+
+Selection and convergence are scored on a validation split carved from the training set
+(seeded, recorded; the test set is never read): clean accuracy on it, and accuracy under PGD at
+the dataset's zoo eps on a fixed subset of it. A setup with ``min_epochs`` stops once
+``converged`` holds (validation robust accuracy moved under one point over the last fifth of
+the epochs); one with ``overfit_guard`` stops when it collapses (Wong et al. 2020).
 
 A run in an ``out_dir`` that holds a checkpoint of the same configuration resumes from it and
 ends with the same weights as an uninterrupted run: every epoch reseeds its randomness from
@@ -20,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
@@ -30,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -39,15 +46,23 @@ from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 from tqdm import tqdm
 
 from robustbench_logits import losses
+from robustbench_logits._distributed import Process, all_sum, barrier, process_group
 from robustbench_logits._files import package_versions, sha256_file, write_json
 from robustbench_logits._inner_max import inner_maximisation
 from robustbench_logits.data import DATASETS, load_dataset
 from robustbench_logits.errors import UserError
 from robustbench_logits.models import create_model
 from robustbench_logits.objectives import MixedLabels, Objective, create_objective, hard_labels
-from robustbench_logits.recipes import Recipe, Setup, get_recipe
+from robustbench_logits.recipes import InnerMax, Recipe, Setup, get_recipe
 
-__all__ = ["TrainError", "TrainResult", "train"]
+__all__ = ["VAL_EPS", "TrainError", "TrainResult", "converged", "train"]
+
+VAL_EPS = {"mnist": 0.3, "fashion_mnist": 0.1, "cifar10": 8 / 255, "cifar100": 8 / 255}
+"""L-inf eps of the validation PGD per dataset: the zoo's eps (docs/models.md gives the sources)."""
+_VAL_PGD_STEPS = 10  # validation PGD: 10 steps of 2.5 eps / 10 from a uniform start (Madry's step rule)
+_SPLIT_SEED = 0  # the validation split is the same for every run of a dataset
+_CONVERGED_FRACTION = 0.2  # "the last fifth of its epochs"
+_CONVERGED_TOLERANCE = 0.01  # "under one point"
 
 _STATE_FILE = "state.json"
 _PACKAGES = ("robustbench-logits", "torch", "timm", "torchattacks", "numpy", "safetensors")
@@ -75,55 +90,8 @@ class TrainResult:
 # --- distributed -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Process:
-    """This process's place in the run: rank, world size, device."""
-
-    rank: int
-    world_size: int
-    device: torch.device
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-@contextmanager
-def _process_group(device: str | None) -> Iterator[_Process]:
-    """Join torchrun's process group when launched by it (WORLD_SIZE > 1), else run alone."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if world_size == 1:
-        yield _Process(0, 1, torch.device(device))
-        return
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device == "cuda":
-        torch.cuda.set_device(local_rank)
-        placed = torch.device("cuda", local_rank)
-    else:
-        placed = torch.device(device)
-    owns_group = not dist.is_initialized()
-    if owns_group:
-        dist.init_process_group(backend="nccl" if placed.type == "cuda" else "gloo")
-    try:
-        yield _Process(dist.get_rank(), dist.get_world_size(), placed)
-    finally:
-        if owns_group:
-            dist.destroy_process_group()
-
-
-def _all_sum(values: list[float], process: _Process) -> list[float]:
-    if process.world_size == 1:
-        return values
-    tensor = torch.tensor(values, dtype=torch.float64, device=process.device)
-    dist.all_reduce(tensor)
-    return tensor.tolist()
-
-
-def _barrier(process: _Process) -> None:
-    if process.world_size > 1:
-        dist.barrier()
+# _Process and the torchrun helpers live in _distributed.py, shared with evaluation/.
+_Process, _process_group, _all_sum, _barrier = Process, process_group, all_sum, barrier
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -152,7 +120,7 @@ def _resolve_setup(recipe: Recipe, dataset: str, arch: str, preset: str | None, 
 
 # Setup fields added after runs were fingerprinted: left out of the fingerprint while unset, so
 # a run started before the field existed (all of them had it unset) still resumes.
-_FINGERPRINT_SKIPS_NONE = ("augmentation",)
+_FINGERPRINT_SKIPS_NONE = ("augmentation", "lr_schedule", "min_epochs", "overfit_guard")
 
 
 def _fingerprint(config: dict[str, Any]) -> str:
@@ -177,8 +145,20 @@ def _optimizer(setup: Setup, parameters: list[nn.Parameter]) -> torch.optim.Opti
 
 
 def _lr_factor(setup: Setup, steps_per_epoch: int) -> Any:
-    """Multiplier of the base lr at a global step: linear warm-up, then step decay at milestones."""
+    """Multiplier of the base lr at a global step: linear warm-up, then step decay at milestones;
+    or, for ``lr_schedule="cyclic"``, the triangle 0 -> 1 at 2/5 of training -> 0 (Wong et al. 2020)."""
     warmup_steps = setup.warmup_epochs * steps_per_epoch
+    if setup.lr_schedule == "cyclic":
+        total = setup.epochs * steps_per_epoch
+        peak = 0.4 * total
+
+        def cyclic(step: int) -> float:
+            position = step + 1
+            return position / peak if position <= peak else max(0.0, (total - position) / (total - peak))
+
+        return cyclic
+    if setup.lr_schedule is not None:
+        raise TrainError(f"unknown lr_schedule {setup.lr_schedule!r} in the recipe: use 'cyclic' or none")
 
     def factor(step: int) -> float:
         if step < warmup_steps:
@@ -300,6 +280,75 @@ def _clean_accuracy(model: nn.Module, x: Tensor, y: Tensor, batch_size: int, pro
     return total_correct / max(len(x), 1)
 
 
+@torch.no_grad()
+def _accuracy_on(model: nn.Module, x: Tensor, y: Tensor) -> int:
+    was_training = model.training
+    model.eval()
+    correct = int((model(x).argmax(dim=1) == y).sum())
+    model.train(was_training)
+    return correct
+
+
+def _robust_accuracy(model: nn.Module, x: Tensor, y: Tensor, eps: float, batch_size: int, seed: int, process: _Process) -> float:
+    """Accuracy of the eval-mode model on validation PGD examples (``_VAL_PGD_STEPS`` steps of
+    2.5 eps / steps, uniform start, CE), each rank scoring its share. A selection signal, not a
+    robustness claim: the evaluation of a shipped model is AutoAttack's (evaluate.py)."""
+    attack = InnerMax(eps=eps, step_size=2.5 * eps / _VAL_PGD_STEPS, steps=_VAL_PGD_STEPS)
+    generator = torch.Generator().manual_seed(seed)  # the same starts every epoch
+    correct = 0
+    for start in range(process.rank * batch_size, len(x), process.world_size * batch_size):
+        xb, yb = x[start : start + batch_size].to(process.device), y[start : start + batch_size].to(process.device)
+        x_adv = inner_maximisation(model, xb, yb, attack, generator)
+        correct += _accuracy_on(model, x_adv, yb)
+    (total_correct,) = _all_sum([float(correct)], process)
+    return total_correct / max(len(x), 1)
+
+
+def converged(robust_curve: list[float], fraction: float = _CONVERGED_FRACTION, tolerance: float = _CONVERGED_TOLERANCE) -> bool:
+    """Whether over the last ``fraction`` of the epochs (at least one, compared with the epoch
+    before them) validation robust accuracy moved by under ``tolerance`` (max - min): the zoo's
+    shipping rule. Needs at least 5 epochs."""
+    if len(robust_curve) < 5:
+        return False
+    window = max(1, math.ceil(fraction * len(robust_curve)))
+    tail = robust_curve[-(window + 1) :]
+    return max(tail) - min(tail) < tolerance
+
+
+def _select_key(selection: str) -> Any:
+    if selection == "best_clean":
+        return lambda r: (r["val_clean_accuracy"], r.get("val_robust_accuracy") or 0.0)
+    if selection == "best_robust":
+        return lambda r: (r.get("val_robust_accuracy") or 0.0, r["val_clean_accuracy"])
+    if selection == "last":
+        return None
+    raise TrainError(f"unknown selection {selection!r} in the recipe: use 'best_clean', 'best_robust' or 'last'")
+
+
+def _stop_reason(setup: Setup, history: list[dict[str, Any]]) -> str | None:
+    """Why training stops after this epoch before ``setup.epochs``, or None."""
+    curve = [r.get("val_robust_accuracy") for r in history]
+    if setup.overfit_guard is not None and curve[-1] is not None:
+        best = max(c for c in curve if c is not None)
+        if best - curve[-1] > setup.overfit_guard:
+            return f"catastrophic-overfitting guard: validation PGD accuracy {curve[-1]:.3f} fell over {setup.overfit_guard:g} below its best {best:.3f}"
+    if setup.min_epochs is not None and len(history) >= setup.min_epochs and None not in curve and converged(curve):
+        return "converged: validation robust accuracy moved under one point over the last fifth of the epochs"
+    return None
+
+
+def _split(x: Tensor, y: Tensor, size: int) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor], dict[str, Any]]:
+    """(train, validation, description): ``size`` training examples held out by a seeded permutation."""
+    if not 0 < size < len(x):
+        raise TrainError(f"validation split of {size} examples from {len(x)} training examples: pass --val-size between 1 and {len(x) - 1}")
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(_SPLIT_SEED))
+    held, kept = order[:size].sort().values, order[size:].sort().values
+    digest = hashlib.sha256(held.numpy().tobytes()).hexdigest()
+    description = {"source": "training set", "size": size, "seed": _SPLIT_SEED, "indices_sha256": digest,
+                   "rule": f"torch.randperm(n_train, generator seeded {_SPLIT_SEED})[:size], sorted"}
+    return (x[kept], y[kept]), (x[held], y[held]), description
+
+
 # --- the loop -----------------------------------------------------------------------------
 
 
@@ -322,22 +371,35 @@ def train(
     progress: bool = True,
     device: str | None = None,
     threads: int | None = None,
+    val_size: int = 5000,
+    n_val_robust: int = 500,
+    val_eps: float | None = None,
 ) -> TrainResult:
     """Train ``arch`` on ``dataset`` with ``recipe``; write weights, checkpoints and logs to ``out_dir``.
 
     ``preset="cpu"`` shrinks the paper setting to the CPU budget; ``epochs``/``batch_size``
-    override it. ``n_train``/``n_eval`` take the first examples of each split (the eval split,
-    the test set as in Kanai et al. App. B who do not hold out a validation set, scores the
-    clean accuracy that ``best_clean`` selection uses). ``train_data``/``eval_data`` replace the
-    dataset files with tensors (x in [0, 1] NCHW, y int64). ``stop_after`` ends the call after
+    override it. ``val_size`` training examples (seeded, recorded) are held out as the validation
+    split that selection and the convergence rule score (the test set is never read; Kanai et al.
+    App. B selected on it, we do not); ``n_eval`` caps the validation examples scored for clean
+    accuracy, ``n_val_robust`` the first ones attacked with PGD at ``val_eps`` (default: the
+    dataset's zoo eps, ``VAL_EPS``; 0 turns robust validation off). ``n_train`` takes the first
+    training examples before the split. ``train_data`` replaces the training file with tensors
+    (x in [0, 1] NCHW, y int64); ``eval_data`` then gives the validation split directly. ``stop_after`` ends the call after
     that many epochs in total, as an interruption would; calling again resumes. ``threads`` sets
     torch's intra-op CPU threads (1 is fastest on a machine whose cores are busy with other work).
     """
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     setup = _resolve_setup(recipe, dataset, arch, preset, epochs, batch_size)
-    data = _data(dataset, n_train, n_eval, data_dir, train_data, eval_data)
+    if val_eps is None:
+        val_eps = VAL_EPS.get(dataset, 0.0)
+    if val_eps < 0 or n_val_robust < 0:
+        raise TrainError("--val-eps and --n-val-robust must be >= 0")
+    *data, validation = _data(dataset, n_train, n_eval, data_dir, train_data, eval_data, val_size)
+    validation = {**validation, "n_clean": int(len(data[2])), "n_robust": min(n_val_robust, int(len(data[2]))) if val_eps > 0 else 0,
+                  "eps": val_eps, "attack": f"PGD-{_VAL_PGD_STEPS}, step 2.5 eps / {_VAL_PGD_STEPS}, uniform start, CE"}
     with _threads(threads), _process_group(device) as process:
-        return _Run(recipe, setup, Path(out_dir), seed, process, progress).run(*data, stop_after=stop_after)
+        run = _Run(recipe, setup, Path(out_dir), seed, process, progress, validation)
+        return run.run(*data, stop_after=stop_after)
 
 
 @contextmanager
@@ -359,19 +421,33 @@ def _data(
     data_dir: str | os.PathLike | None,
     train_data: tuple[Tensor, Tensor] | None,
     eval_data: tuple[Tensor, Tensor] | None,
-) -> tuple[Tensor, Tensor, Tensor, Tensor, int]:
+    val_size: int,
+) -> tuple[Tensor, Tensor, Tensor, Tensor, int, dict[str, Any]]:
+    """Training and validation tensors: the validation split is carved from the training set
+    unless ``eval_data`` is given (then it is the caller's held-out data)."""
     x_train, y_train = train_data if train_data is not None else load_dataset(dataset, "train", n_train, data_dir)
-    x_eval, y_eval = eval_data if eval_data is not None else load_dataset(dataset, "test", n_eval, data_dir)
+    if eval_data is not None:
+        (x_eval, y_eval), description = eval_data, {"source": "given by the caller (eval_data)", "size": int(len(eval_data[0]))}
+    else:
+        (x_train, y_train), (x_eval, y_eval), description = _split(x_train, y_train, val_size)
+    if n_eval is not None:
+        if n_eval < 1:
+            raise TrainError(f"--n-eval must be >= 1, got {n_eval}")
+        x_eval, y_eval = x_eval[:n_eval], y_eval[:n_eval]
     num_classes = DATASETS[dataset].num_classes if dataset in DATASETS else int(y_train.max()) + 1
-    return x_train, y_train, x_eval, y_eval, num_classes
+    return x_train, y_train, x_eval, y_eval, num_classes, description
 
 
 class _Run:
     """One training run's state: model, objective, optimiser, schedule, checkpoints."""
 
-    def __init__(self, recipe: Recipe, setup: Setup, out: Path, seed: int, process: _Process, progress: bool) -> None:
+    def __init__(
+        self, recipe: Recipe, setup: Setup, out: Path, seed: int, process: _Process, progress: bool, validation: dict[str, Any]
+    ) -> None:
         self.recipe, self.setup, self.out, self.seed, self.process = recipe, setup, out, seed, process
         self.progress = progress and process.is_main
+        self.validation = validation
+        self.select = _select_key(setup.selection)
 
     def run(
         self, x_train: Tensor, y_train: Tensor, x_eval: Tensor, y_eval: Tensor, num_classes: int, *, stop_after: int | None
@@ -403,15 +479,22 @@ class _Run:
 
         state = self._resume(config, model, optimizer, scheduler, objective)
         log_path = self.out / "log.jsonl"
+        n_robust, val_eps = self.validation["n_robust"], self.validation["eps"]
         for epoch in range(state["epoch"], setup.epochs):
-            if stop_after is not None and epoch >= stop_after:
+            if state.get("stopped") or (stop_after is not None and epoch >= stop_after):
                 break
             started = time.perf_counter()
             record = self._epoch(epoch, trained, model, objective, optimizer, scheduler, loader, sampler)
-            record["eval_clean_accuracy"] = _clean_accuracy(model, x_eval, y_eval, 2 * per_rank_batch, process)
+            record["train_seconds"] = time.perf_counter() - started
+            record["val_clean_accuracy"] = _clean_accuracy(model, x_eval, y_eval, 2 * per_rank_batch, process)
+            record["val_robust_accuracy"] = (
+                _robust_accuracy(model, x_eval[:n_robust], y_eval[:n_robust], val_eps, 2 * per_rank_batch, self.seed, process)
+                if n_robust else None
+            )
             record["seconds"] = time.perf_counter() - started
             state["wall_time_seconds"] += record["seconds"]
             state["history"].append(record)
+            state["stopped"] = _stop_reason(setup, state["history"])
             self._checkpoint(epoch + 1, state, model, optimizer, scheduler, objective)
             if process.is_main:
                 with log_path.open("a") as handle:
@@ -432,6 +515,7 @@ class _Run:
             "input_shape": list(x_train.shape[1:]),
             "n_train": int(len(x_train)),
             "n_eval": int(len(x_eval)),
+            "validation": self.validation,
         }
 
     def _epoch(self, epoch, trained, model, objective, optimizer, scheduler, loader, sampler) -> dict[str, Any]:  # noqa: ANN001
@@ -499,10 +583,12 @@ class _Run:
         _barrier(self.process)
         save_file(_tensors(objective.state_dict()), directory / f"objective-rank{self.process.rank}.safetensors")
         optimizer_tensors, optimizer_rest = _optimizer_to_files(optimizer)
-        accuracy = state["history"][-1]["eval_clean_accuracy"]  # all-reduced: the same on every rank
-        improved = state["best"] is None or accuracy > state["best"]["eval_clean_accuracy"]
+        latest = state["history"][-1]  # all-reduced: the same on every rank
+        improved = self.select is not None and (
+            state["best"] is None or self.select(latest) > self.select(state["history"][state["best"]["epoch"] - 1])
+        )
         if improved:
-            state["best"] = {"epoch": epoch, "eval_clean_accuracy": accuracy}
+            state["best"] = {"epoch": epoch}
         if self.process.is_main:
             save_file(_tensors(model.state_dict()), directory / "model.safetensors")
             save_file(optimizer_tensors, directory / "optimizer.safetensors")
@@ -524,13 +610,15 @@ class _Run:
 
     def _finish(self, state: dict[str, Any], config: dict[str, Any], model: nn.Module) -> TrainResult:
         """Write the selected weights and metadata once every epoch is done."""
-        finished = state["epoch"] >= self.setup.epochs
+        finished = state["epoch"] >= self.setup.epochs or bool(state.get("stopped"))
         weights = sha = None
         meta: dict[str, Any] = {}
         if finished:
-            best = self.setup.selection == "best_clean"
+            best = self.select is not None
             source = self.out / ("checkpoints/best.safetensors" if best else f"{state['checkpoint']}/model.safetensors")
             selected_epoch = state["best"]["epoch"] if best else state["epoch"]
+            selected = state["history"][selected_epoch - 1]
+            curve = [r.get("val_robust_accuracy") for r in state["history"]]
             weights = self.out / "model.safetensors"
             if self.process.is_main:
                 shutil.copyfile(source, weights)
@@ -544,9 +632,13 @@ class _Run:
                 "dataset": self.setup.dataset,
                 "arch": self.setup.arch,
                 "epochs": self.setup.epochs,
+                "epochs_done": state["epoch"],
+                "stopped": state.get("stopped"),
+                "converged": None not in curve and converged(curve),
                 "selection": self.setup.selection,
                 "selected_epoch": selected_epoch,
-                "selected_eval_clean_accuracy": state["history"][selected_epoch - 1]["eval_clean_accuracy"],
+                "selected_val_clean_accuracy": selected["val_clean_accuracy"],
+                "selected_val_robust_accuracy": selected.get("val_robust_accuracy"),
                 "wall_time_seconds": state["wall_time_seconds"],
                 "versions": package_versions(),
                 "weights": weights.name,
