@@ -1,10 +1,13 @@
+import hashlib
+import json
 import pickle
+import struct
 
 import pytest
 import torch
 from safetensors.torch import save_file
 
-from robustbench_logits._files import load_state_dict, sha256_file, write_json
+from robustbench_logits._files import load_state_dict, load_weights, sha256_file, write_json
 from robustbench_logits.errors import WeightsError
 
 
@@ -63,3 +66,93 @@ def test_write_json_creates_missing_parent_dirs(tmp_path):
     path = tmp_path / "a" / "b" / "result.json"
     write_json(path, {"x": 1})
     assert path.is_file()
+
+
+# --- weight integrity against a hash computed outside the code under test ---------------------
+
+# A safetensors file written byte by byte (8-byte little-endian header length, JSON header padded
+# to 8 bytes, float32 data), so its bytes do not depend on any library version. Its sha256 was
+# computed once by hand with `sha256sum w.safetensors` and is written here, not recomputed.
+HAND_SHA256 = "8987ef204a02748cbaaad65f258dc14a425d99a493f8325c058e196c130f2e1b"
+
+
+def _hand_written_safetensors(path):
+    header = json.dumps(
+        {"bias": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+         "weight": {"dtype": "F32", "shape": [2, 2], "data_offsets": [8, 24]}},
+        separators=(",", ":"),
+    ).encode()
+    header += b" " * (-len(header) % 8)
+    data = struct.pack("<2f", 1.0, -1.0) + struct.pack("<4f", 0.5, 1.5, -2.0, 4.0)
+    path.write_bytes(struct.pack("<Q", len(header)) + header + data)
+    return path
+
+
+def _near_miss(sha: str, keep: int) -> str:
+    """The same hash with one hex digit changed at position ``keep`` (so it shares ``keep`` digits)."""
+    flipped = "0" if sha[keep] != "0" else "1"
+    return sha[:keep] + flipped + sha[keep + 1 :]
+
+
+def test_sha256_file_matches_a_hash_computed_by_hand(tmp_path):
+    path = _hand_written_safetensors(tmp_path / "w.safetensors")
+    assert sha256_file(path) == HAND_SHA256
+    loaded = load_state_dict(path, expected_sha256=HAND_SHA256)
+    assert loaded["weight"].tolist() == [[0.5, 1.5], [-2.0, 4.0]] and loaded["bias"].tolist() == [1.0, -1.0]
+
+
+@pytest.mark.parametrize("keep", [12, 32, 63])
+def test_a_wrong_hash_sharing_a_long_prefix_is_refused(tmp_path, keep):
+    path = _hand_written_safetensors(tmp_path / "w.safetensors")
+    with pytest.raises(WeightsError, match="sha256"):
+        load_state_dict(path, expected_sha256=_near_miss(HAND_SHA256, keep))
+
+
+@pytest.mark.parametrize("keep", [0, 12, 63])
+def test_the_pt_path_checks_the_hash_too(tmp_path, keep):
+    path = tmp_path / "w.pt"
+    torch.save(_state(), path)
+    true_sha = hashlib.sha256(path.read_bytes()).hexdigest()  # hashlib, not the function under test
+    assert set(load_state_dict(path, expected_sha256=true_sha)) == {"weight", "bias"}
+    with pytest.raises(WeightsError, match="sha256"):
+        load_state_dict(path, expected_sha256=_near_miss(true_sha, keep))
+
+
+def test_sha256_file_reads_files_larger_than_one_block(tmp_path):
+    path = tmp_path / "big.bin"
+    payload = bytes(range(256)) * ((3 << 20) // 256) + b"tail"  # 3 MiB + 4 bytes: 4 blocks
+    path.write_bytes(payload)
+    assert sha256_file(path) == hashlib.sha256(payload).hexdigest()
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    assert sha256_file(empty) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # sha256("")
+
+
+def test_a_corrupted_byte_changes_the_hash_and_is_refused(tmp_path):
+    path = _hand_written_safetensors(tmp_path / "w.safetensors")
+    raw = bytearray(path.read_bytes())
+    raw[-1] ^= 0x01  # one bit of the last float
+    path.write_bytes(bytes(raw))
+    with pytest.raises(WeightsError, match="corrupted"):
+        load_state_dict(path, expected_sha256=HAND_SHA256)
+
+
+def test_load_weights_is_strict_and_fills_the_model(tmp_path):
+    path = _hand_written_safetensors(tmp_path / "w.safetensors")
+    model = torch.nn.Linear(2, 2)
+    assert load_weights(model, path, expected_sha256=HAND_SHA256) is model
+    assert model.weight.tolist() == [[0.5, 1.5], [-2.0, 4.0]] and model.bias.tolist() == [1.0, -1.0]
+    with pytest.raises(WeightsError, match="does not fit Linear"):
+        load_weights(torch.nn.Linear(3, 2), path)
+    with pytest.raises(WeightsError, match="sha256"):
+        load_weights(torch.nn.Linear(2, 2), path, expected_sha256=_near_miss(HAND_SHA256, 63))
+
+
+def test_a_pt_file_of_non_tensors_is_refused(tmp_path):
+    path = tmp_path / "w.pt"
+    torch.save({"weight": torch.ones(2), "step": 3}, path)
+    with pytest.raises(WeightsError, match="state dict of tensors"):
+        load_state_dict(path)
+    torch.save([torch.ones(2)], path)
+    with pytest.raises(WeightsError, match="state dict of tensors"):
+        load_state_dict(path)
