@@ -164,7 +164,7 @@ def test_each_recipe_trains_and_its_objective_goes_down(name: str, tiny_mnist: t
     losses = [record["train_loss"] for record in result.history]
     assert result.finished and all(torch.isfinite(torch.tensor(losses)))
     # PC-LC changes loss at its warm-up boundary (epochs // 2): compare within the last phase.
-    first = 2 if name == "pc-lc" else 0
+    first = 2 if name in ("pc-lc", "pc") else 0
     if result.metadata["setup"]["attack"]:
         # The CPU preset warms the inner attack's eps up during epoch 1, so epoch 1's loss comes
         # from weaker examples and can sit below epoch 2's: start from the higher of the two.
@@ -184,3 +184,34 @@ def test_inner_max_eps_warmup_ramps_eps_and_step_linearly():
     assert attack.at_progress(2.0) is attack and attack.at_progress(5.0) is attack
     plain = InnerMax(eps=0.3, step_size=0.01, steps=40)
     assert plain.at_progress(0.0) is plain
+
+
+def test_fast_at_is_wongs_fgsm_with_random_start_and_its_guard() -> None:
+    setup = get_recipe("fast-at").setup("mnist", "cnn4c3f")
+    attack = setup.attack
+    assert attack is not None and (attack.steps, attack.start, attack.loss) == (1, "uniform", "ce")
+    assert attack.eps == 0.3 and attack.step_size == pytest.approx(1.25 * 0.3)  # alpha = 1.25 eps
+    assert (setup.optimizer, setup.lr, setup.lr_schedule, setup.epochs, setup.batch_size) == ("adam", 5e-3, "cyclic", 10, 100)
+    assert setup.selection == "best_robust" and setup.overfit_guard == 0.2
+    fashion = get_recipe("fast-at").setup("fashion_mnist", "cnn2c2f").attack
+    assert fashion is not None and fashion.eps == 0.1 and fashion.step_size == pytest.approx(0.125)
+
+
+def test_cheaper_pgd_records_its_departure_from_the_paper() -> None:
+    from robustbench_logits.recipes import cheaper_pgd
+
+    paper = get_recipe("pgd-at").setup("mnist", "cnn4c3f")
+    cheap = cheaper_pgd(paper, steps=5, warmup_epochs=2)
+    assert cheap.attack is not None and paper.attack is not None
+    assert (cheap.attack.steps, cheap.attack.eps_warmup_epochs) == (5, 2)
+    assert cheap.attack.step_size == pytest.approx(2.5 * 0.3 / 5) and cheap.attack.eps == paper.attack.eps
+    assert any("cheaper inner PGD: 5 steps" in note and "paper: 40" in note for note in cheap.notes)
+    assert "cheaper inner PGD" in cheap.budget
+    with pytest.raises(RecipeError, match="no inner attack"):
+        cheaper_pgd(get_recipe("standard").setup("mnist", "cnn2c2f"), steps=5, warmup_epochs=1)
+
+
+def test_pc_without_lc_is_pc_lc_with_the_constraint_weight_at_zero() -> None:
+    pc, pc_lc = get_recipe("pc").setup("mnist", "lenet5"), get_recipe("pc-lc").setup("mnist", "lenet5")
+    assert pc.hyperparameters["weight"] == 0.0 and pc_lc.hyperparameters["weight"] == 0.05
+    assert pc.hyperparameters["ce_warmup_epochs"] == pc_lc.hyperparameters["ce_warmup_epochs"] == 50

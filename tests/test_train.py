@@ -21,7 +21,7 @@ from safetensors.torch import load_file
 from robustbench_logits._inner_max import inner_maximisation
 from robustbench_logits.models import create_model
 from robustbench_logits.recipes import InnerMax, get_recipe
-from robustbench_logits.train import TrainError, _augment, _fingerprint, _lr_factor, train
+from robustbench_logits.train import TrainError, _augment, _fingerprint, _lr_factor, converged, train
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_MODULE = importlib.import_module("robustbench_logits.train")  # the package exports the function `train`
@@ -212,8 +212,8 @@ def test_resume_refuses_another_configuration(tiny: tuple[torch.Tensor, torch.Te
 def test_outputs_selection_and_metadata(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path) -> None:
     result = _run(tmp_path, tiny, "blf", epochs=3)  # Kanai: keep the best clean epoch
     meta = json.loads((tmp_path / "metadata.json").read_text())
-    accuracies = [h["eval_clean_accuracy"] for h in meta["history"]]
-    best = max(range(3), key=lambda i: (accuracies[i], -i)) + 1
+    keys = [(h["val_clean_accuracy"], h["val_robust_accuracy"]) for h in meta["history"]]
+    best = max(range(3), key=lambda i: (keys[i], -i)) + 1  # best clean, then robust, then earliest
     assert meta["selection"] == "best_clean" and meta["selected_epoch"] == best
     assert meta["sha256"] == hashlib.sha256((tmp_path / "model.safetensors").read_bytes()).hexdigest() == result.sha256
     assert meta["recipe"] == "blf" and meta["head"] == "blf" and meta["epochs"] == 3 and meta["dataset"] == "mnist"
@@ -271,4 +271,75 @@ def test_two_process_ddp_matches_one_adam_step_on_the_whole_batch(tiny: tuple[to
 @pytest.mark.parametrize("arch, floor", [("cnn2c2f", 0.97), ("lenet5", 0.95)])
 def test_one_epoch_of_standard_ce_on_mnist(arch: str, floor: float, tmp_path: Path) -> None:
     result = train("standard", "mnist", arch, tmp_path, preset="cpu", progress=False, threads=1)
-    assert result.metadata["selected_eval_clean_accuracy"] >= floor
+    assert result.metadata["selected_val_clean_accuracy"] >= floor
+    assert result.metadata["validation"]["source"] == "training set" and result.metadata["n_train"] == 55000
+
+
+def test_validation_split_is_carved_from_the_training_set_and_the_test_set_is_never_read(
+    tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x, y = tiny
+
+    def load(dataset, split, n_examples=None, data_dir=None):  # noqa: ANN001, ANN202
+        assert split == "train", "the trainer must not read the test set"
+        return x, y
+
+    monkeypatch.setattr(TRAIN_MODULE, "load_dataset", load)
+    meta = train("standard", "mnist", "cnn2c2f", tmp_path / "a", preset="cpu", batch_size=8, val_size=8, n_val_robust=4,
+                 progress=False, threads=1).metadata  # fmt: skip
+    validation = meta["validation"]
+    assert validation["source"] == "training set" and validation["size"] == 8 and meta["n_train"] == 24
+    assert validation["n_robust"] == 4 and validation["eps"] == 0.3
+    other = train("standard", "mnist", "cnn2c2f", tmp_path / "b", preset="cpu", batch_size=8, val_size=8, seed=7,
+                  n_val_robust=4, progress=False, threads=1).metadata  # fmt: skip
+    assert other["validation"]["indices_sha256"] == validation["indices_sha256"]  # one split, whatever the run seed
+    with pytest.raises(TrainError, match="--val-size"):
+        train("standard", "mnist", "cnn2c2f", tmp_path / "c", preset="cpu", val_size=32, progress=False, threads=1)
+
+
+def test_converged_means_under_one_point_over_the_last_fifth() -> None:
+    assert not converged([0.1, 0.2, 0.3, 0.4])  # too few epochs to judge
+    assert converged([0.1, 0.5, 0.8, 0.9, 0.905])  # last fifth = 1 epoch: 0.9 -> 0.905
+    assert not converged([0.1, 0.5, 0.8, 0.88, 0.9])  # 2 points
+    curve = [0.5] * 6 + [0.80, 0.805, 0.809, 0.802]  # 10 epochs: the last 2 against epoch 8
+    assert converged(curve) and not converged(curve[:-1] + [0.79])
+
+
+def _scripted_robust(monkeypatch: pytest.MonkeyPatch, values: list[float]) -> None:
+    scores = iter(values)
+    monkeypatch.setattr(TRAIN_MODULE, "_robust_accuracy", lambda *args, **kwargs: next(scores))
+
+
+def test_overfit_guard_stops_and_keeps_the_best_robust_epoch(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _scripted_robust(monkeypatch, [0.5, 0.6, 0.3, 0.7])  # epoch 3 falls 0.3 below the best: stop there
+    result = _run(tmp_path, tiny, "fast-at", epochs=4)
+    meta = result.metadata
+    assert result.finished and meta["epochs_done"] == 3 and "catastrophic-overfitting guard" in meta["stopped"]
+    assert meta["selection"] == "best_robust" and meta["selected_epoch"] == 2 and meta["selected_val_robust_accuracy"] == 0.6
+    again = _run(tmp_path, tiny, "fast-at", epochs=4)  # a finished run is not extended on a second call
+    assert again.epochs_done == 3 and again.sha256 == result.sha256
+
+
+def test_min_epochs_turns_epochs_into_a_ceiling_reached_only_without_convergence(
+    tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recipe = get_recipe("standard")
+    setup = dataclasses.replace(recipe.setup("mnist", "cnn2c2f", "cpu"), epochs=9, min_epochs=5)
+    capped = dataclasses.replace(recipe, setups=(setup,))
+    curve = [0.0, 0.2, 0.4, 0.45, 0.47, 0.475, 0.478, 0.6]  # converged at epoch 7: .47 -> .478 over epochs 5-7
+    _scripted_robust(monkeypatch, curve)
+    meta = _run(tmp_path / "a", tiny, capped, epochs=None, preset=None).metadata
+    assert meta["epochs_done"] == 7 and meta["converged"] and meta["stopped"].startswith("converged")
+    assert [h["val_robust_accuracy"] for h in meta["history"]] == curve[:7]
+    _scripted_robust(monkeypatch, [0.1 * i for i in range(9)])
+    meta = _run(tmp_path / "b", tiny, capped, epochs=None, preset=None).metadata
+    assert meta["epochs_done"] == 9 and not meta["converged"] and meta["stopped"] is None
+
+
+def test_cyclic_lr_is_a_triangle_peaking_at_two_fifths() -> None:
+    setup = get_recipe("fast-at").setup("mnist", "cnn2c2f")
+    factor = _lr_factor(setup, steps_per_epoch=10)  # 10 epochs -> 100 steps, peak after step 40
+    values = [factor(step) for step in range(100)]
+    assert values[39] == pytest.approx(1.0) and values[19] == pytest.approx(0.5)
+    assert values[99] == pytest.approx(0.0) and values[69] == pytest.approx(0.5)
+    assert all(a < b for a, b in zip(values[:40], values[1:40])) and all(a > b for a, b in zip(values[39:], values[40:]))

@@ -8,9 +8,9 @@ docs/training.md shows how to add one.
 from __future__ import annotations
 
 from robustbench_logits.recipes import baselines, kanai, lcat, lma_at, pc_lc, summers
-from robustbench_logits.recipes._base import CPU_BUDGET, InnerMax, Recipe, RecipeError, Setup
+from robustbench_logits.recipes._base import CPU_BUDGET, InnerMax, Recipe, RecipeError, Setup, cheaper_pgd
 
-__all__ = ["CPU_BUDGET", "RECIPES", "InnerMax", "Recipe", "RecipeError", "Setup", "get_recipe", "list_recipes"]
+__all__ = ["CPU_BUDGET", "RECIPES", "InnerMax", "Recipe", "RecipeError", "Setup", "cheaper_pgd", "get_recipe", "list_recipes"]
 
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe

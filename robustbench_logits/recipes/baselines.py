@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from robustbench_logits.recipes._base import InnerMax, Recipe
+from robustbench_logits.recipes._base import InnerMax, Recipe, Setup
 from robustbench_logits.recipes._settings import (
     CIFAR_PGD7,
     KANAI,
@@ -100,4 +100,56 @@ MART = Recipe(
     checkpoint="the last epoch (LMA-AT does not state a selection rule); adapted MNIST: the best clean epoch",
 )
 
-RECIPES = (STANDARD, PGD_AT, TRADES, MART)
+WONG = "Wong, Rice & Kolter, Fast is better than free: revisiting adversarial training (ICLR 2020)"
+_WONG_MNIST = (
+    "Wong et al. 2020 MNIST setting as in the authors' MNIST training code (locuslab/fast_adversarial): "
+    "FGSM from a uniform random start, step 1.25 eps, Adam, triangular cyclic lr peaking at 5e-3, batch 100, "
+    "10 epochs; the paper trains Madry's 2-conv + FC-1024 net, here the architecture named in the setting"
+)
+_WONG_GUARD = (
+    "guard against catastrophic overfitting (Wong et al. sec. 5.3): PGD accuracy is checked every epoch on a "
+    "fixed held-out batch of the training set (our validation subset); training stops when it falls 20 points "
+    "below its best and the best epoch is kept"
+)
+
+
+def _fast_at(dataset: str, arch: str, eps: float) -> Setup:
+    """Wong et al. 2020 FGSM-RS ("fast AT") on a grayscale dataset at ``eps``."""
+    notes: tuple[str, ...] = (_WONG_MNIST, _WONG_GUARD)
+    if dataset != "mnist":
+        notes += (f"the paper has no {dataset} setting: its MNIST setting at eps {eps:g} (step 1.25 eps)",)
+    return Setup(
+        dataset=dataset,
+        arch=arch,
+        source=f"{WONG}, sec. 5 and App. (MNIST), authors' MNIST code",
+        optimizer="adam",
+        lr=5e-3,
+        momentum=0.0,
+        weight_decay=0.0,
+        epochs=10,
+        batch_size=100,
+        lr_schedule="cyclic",
+        attack=InnerMax(eps=eps, step_size=1.25 * eps, steps=1, loss="ce", start="uniform"),
+        hyperparameters={},
+        selection="best_robust",
+        overfit_guard=0.2,
+        notes=notes,
+    )
+
+
+FAST_AT = Recipe(
+    name="fast-at",
+    title="Fast adversarial training: CE on FGSM examples from a random start, step 1.25 eps (Wong et al. 2020)",
+    paper=WONG,
+    objective="cross_entropy",
+    hyperparameters={"on": "perturbed"},
+    setups=(
+        _fast_at("mnist", "cnn4c3f", 0.3),
+        _fast_at("mnist", "cnn2c2f", 0.3),
+        _fast_at("fashion_mnist", "cnn4c3f", 0.1),
+        _fast_at("fashion_mnist", "cnn2c2f", 0.1),
+    ),
+    checkpoint="the epoch with the best validation PGD accuracy (Wong et al.'s early stopping)",
+)
+
+RECIPES = (STANDARD, PGD_AT, TRADES, MART, FAST_AT)

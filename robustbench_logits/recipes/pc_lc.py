@@ -23,4 +23,14 @@ PC_LC = Recipe(
     checkpoint="the last epoch (the paper states no selection rule)",
 )
 
-RECIPES = (PC_LC,)
+PC = Recipe(
+    name="pc",
+    title="PC loss without logit constraints after a CE warm-up (eq. 6; the ablation 'PC w/o LC')",
+    paper=f"{PCLC} (ablation: PC loss alone)",
+    objective="pc_lc",
+    hyperparameters={"margin": 0.995, "weight": 0.0},
+    setups=PC_LC.setups,
+    checkpoint="the last epoch (the paper states no selection rule)",
+)
+
+RECIPES = (PC_LC, PC)
