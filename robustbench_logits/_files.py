@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import platform
+import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import torch
 
 from robustbench_logits.errors import WeightsError
 
-__all__ = ["load_state_dict", "load_weights", "package_versions", "sha256_file", "write_json"]
+__all__ = ["load_state_dict", "load_weights", "package_versions", "sha256_file", "write_json", "write_text"]
 
 VERSIONED_PACKAGES = (
     "robustbench-logits", "torch", "torchvision", "timm", "torchattacks", "pyautoattack", "robustbench", "numpy", "safetensors",
@@ -81,13 +82,28 @@ def load_weights(model: torch.nn.Module, path: str | os.PathLike, expected_sha25
     return model
 
 
-def write_json(path: str | os.PathLike, payload: Any) -> None:
-    """Write JSON atomically (temp file, then rename): an interruption never leaves half a file."""
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a text file atomically: a temporary file unique to this writer, then one rename.
+
+    An interruption never leaves half a file, and two processes writing the same path never share
+    a temporary file (each gets its own from :func:`tempfile.mkstemp`); the last rename wins whole.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
-    partial.replace(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600; a published file is readable like any other
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | os.PathLike, payload: Any) -> None:
+    """Write JSON atomically (see :func:`write_text`): an interruption never leaves half a file."""
+    write_text(path, json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def package_versions() -> dict[str, str]:

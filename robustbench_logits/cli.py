@@ -127,7 +127,7 @@ def eval_command(
     model: str = typer.Argument(..., help="A zoo name, a timm name (with --weights), or path/to/model.py."),
     suite: str = typer.Option("standard", help="standard (AutoAttack, as RobustBench) or full (+ torchattacks suite)."),
     dataset: str = typer.Option("mnist", help="mnist, fashion_mnist, cifar10 or cifar100."),
-    eps: Optional[float] = typer.Option(None, help="Perturbation budget (default: the dataset's usual one)."),
+    eps: Optional[str] = typer.Option(None, help="Perturbation budget, a number or a/b such as 8/255 (default: the dataset's usual one)."),
     n: int = typer.Option(1000, "--n", "-n", "--n-examples", help="Evaluate the first N test examples (under torchrun: -n or --n-examples)."),
     threat_model: str = typer.Option("Linf", help="Linf or L2."),
     weights: Optional[Path] = typer.Option(None, help="Weights (.safetensors, or a weights-only torch file)."),
@@ -150,12 +150,18 @@ def eval_command(
 
     from robustbench_logits.evaluate import benchmark, eps_sweep, load_model_for_eval
 
-    if out is not None:  # fail before the evaluation, not after it
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UserError(f"cannot write the result to {out}: {error.strerror}; pass another --out") from None
+    from robustbench_logits.eps import check_eps
+    from robustbench_logits.validation import check_device, check_output_path, check_zoo_dataset
+
+    # every input checked before the evaluation, not after it (issue 9)
+    if out is not None:
+        check_output_path(out)
+    check_device(device)
+    check_zoo_dataset(model, dataset)
+    eps = None if eps is None else check_eps(eps, threat_model)
     network, name, sha256 = load_model_for_eval(model, dataset, weights)
+    if out is None:
+        check_output_path(Path(f"eval-{name}-{dataset}-{suite}.json"))
     surrogate_model = load_model_for_eval(surrogate, dataset)[0] if surrogate and surrogate.endswith(".py") else surrogate
     result = benchmark(network, dataset=dataset, threat_model=threat_model, eps=eps, n_examples=n, suite=suite,
                        surrogate=surrogate_model, device=device, batch_size=batch_size, seed=seed, data_dir=data_dir,
@@ -231,9 +237,9 @@ def leaderboard_command(
     cards_out: Path = typer.Option(Path("model_cards"), "--cards-out", help="Model card dir."),
 ) -> None:
     """Render the leaderboard (markdown, html, entries) and the model cards from the zoo records and submissions."""
-    from robustbench_logits import cards, leaderboard
+    from robustbench_logits.leaderboard import cards, render
 
-    written = leaderboard.render_leaderboard(out) + cards.render_all(cards_out)
+    written = render.render_leaderboard(out) + cards.render_all(cards_out)
     typer.echo(f"wrote {len(written)} files to {out}/ and {cards_out}/")
 
 
@@ -245,22 +251,28 @@ def submit_command(
     model_file: Optional[Path] = typer.Option(None, "--model-file", help="A .py file defining `model` or `create_model()`."),
     n: int = typer.Option(1000, "--n", "-n", help="Evaluate on the first N test examples."),
     out: Path = typer.Option(Path("leaderboard"), "--out", help="Leaderboard dir to add the entry to."),
+    replace: bool = typer.Option(False, "--replace", help="Supersede an existing submission of this model_name (kept in history/)."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: where the model is)."),
     data_dir: Optional[Path] = typer.Option(None, help="Dataset dir (default $RBL_DATA or the cache)."),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
-    """Re-evaluate a submitted model (claimed numbers are never trusted) and add it to the leaderboard."""
-    from robustbench_logits import leaderboard
+    """Re-evaluate a submitted model (claimed numbers are never trusted) and add it to the leaderboard.
 
-    result = leaderboard.submit(entry, weights, arch=arch, model_file=model_file, n_examples=n, leaderboard_dir=out,
-                                device=device, data_dir=data_dir, progress=progress)
+    --arch with --weights loads tensors only (safe for anyone's submission); --model-file RUNS the
+    submitter's Python code: use it only for code you trust.
+    """
+    from robustbench_logits.leaderboard import store
+    from robustbench_logits.leaderboard.submit import submit
+
+    result = submit(entry, weights, arch=arch, model_file=model_file, n_examples=n, leaderboard_dir=out,
+                    replace=replace, device=device, data_dir=data_dir, progress=progress)
     claim = result["claim"]
     typer.echo(f"{result['model_name']}: clean {result['clean_acc']}%, AutoAttack {result['autoattack_acc']}% "
                f"(claimed {claim['autoattack_acc']}%), worst case {result['worst_case_acc']}%"
                + ("" if not result["unreliable"] else ", UNRELIABLE (flags: " + ", ".join(result["flags"]) + ")"))
     if not claim["verified"]:
         typer.echo(f"claim NOT reproduced: the entry is marked. {result['footnote']}", err=True)
-    typer.echo(f"entry: {out / 'entries' / (result['model_name'] + '.json')}")
+    typer.echo(f"entry: {store.entry_path(out, result)}")
 
 
 @app.command("compare")
@@ -269,7 +281,7 @@ def compare_command(
     against: str = typer.Option("zoo", "--against", help="What to compare with: 'zoo' (every zoo model of the dataset)."),
     dataset: str = typer.Option("mnist", help="mnist, fashion_mnist, cifar10 or cifar100."),
     n: int = typer.Option(1000, "--n", "-n", help="Evaluate every model on the first N test examples."),
-    eps: Optional[float] = typer.Option(None, help="Perturbation budget (default: the dataset's usual one)."),
+    eps: Optional[str] = typer.Option(None, help="Perturbation budget, a number or a/b such as 8/255 (default: the dataset's usual one)."),
     threat_model: str = typer.Option("Linf", help="Linf or L2."),
     suite: str = typer.Option("standard", help="standard (AutoAttack) or full (+ torchattacks suite)."),
     weights: Optional[Path] = typer.Option(None, help="Weights for a timm-name model."),
@@ -284,13 +296,18 @@ def compare_command(
     from rich.console import Console
     from rich.table import Table
 
-    from robustbench_logits._files import write_json
-    from robustbench_logits.leaderboard import compare_with_zoo
+    from robustbench_logits._files import write_json, write_text
+    from robustbench_logits.eps import check_eps
+    from robustbench_logits.leaderboard.compare import compare_with_zoo
+    from robustbench_logits.validation import check_device, check_output_path
 
     if against != "zoo":
         raise UserError(f"--against {against!r}: only 'zoo' is supported (every zoo model of --dataset)")
     stem = Path(str(out or f"compare-{Path(model).stem}-{dataset}"))
-    stem.parent.mkdir(parents=True, exist_ok=True)  # before the (long) evaluations, not after
+    for suffix in (".json", ".md"):  # before the (long) evaluations, not after
+        check_output_path(f"{stem}{suffix}")
+    check_device(device)
+    eps = None if eps is None else check_eps(eps, threat_model)
     comparison = compare_with_zoo(model, dataset=dataset, n_examples=n, eps=eps, threat_model=threat_model, suite=suite,
                                   weights=weights, seed=seed, device=device, data_dir=data_dir, progress=progress)
     table = Table(title=f"{dataset} {threat_model}, eps={comparison.eps:g}, n={comparison.n_examples}, suite {suite}, "
@@ -306,7 +323,7 @@ def compare_command(
     if any(row["unreliable"] for row in comparison.rows()):
         console.print("* unreliable evaluation: a gradient-masking flag fired (docs/evaluation.md, Flags)")
     write_json(f"{stem}.json", comparison.to_dict())
-    Path(f"{stem}.md").write_text(comparison.to_markdown())
+    write_text(f"{stem}.md", comparison.to_markdown())
     console.print(f"written: {stem}.json, {stem}.md")
 
 

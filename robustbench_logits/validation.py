@@ -15,9 +15,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from robustbench_logits import zoo
 from robustbench_logits.errors import ModelError, UserError
 
-__all__ = ["OutputPathError", "check_device", "check_model_dtype", "check_model_output", "check_output_path"]
+__all__ = ["OutputPathError", "check_device", "check_model_dtype", "check_model_output", "check_output_path", "check_zoo_dataset"]
 
 
 class OutputPathError(UserError):
@@ -86,3 +87,15 @@ def check_model_output(output: object, name: str = "the model") -> torch.Tensor:
         raise ModelError(f"{name} returns {str(output.dtype).replace('torch.', '')} outputs, not float logits: "
                          "return the logits, not predicted labels")
     return output
+
+
+def check_zoo_dataset(model: str, dataset: str) -> None:
+    """A zoo model (by name or timm tag) is evaluated only on the dataset its record says it was trained on."""
+    try:
+        record = zoo.get_entry(model)
+    except ModelError:
+        return  # not a zoo model: a file or an architecture name, checked where it is loaded
+    if record.dataset != dataset:
+        others = ", ".join(zoo.list_models(dataset=dataset)) or "none yet"
+        raise ModelError(f"{record.name} was trained on {record.dataset}, not {dataset}: pass --dataset {record.dataset}, "
+                         f"or pick a {dataset} model ({others})")

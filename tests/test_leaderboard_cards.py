@@ -1,11 +1,12 @@
 import json
 
 import pytest
-from test_leaderboard import make_record, zoo_dir_fixture  # noqa: F401  (the `zoo_dir` fixture, shared)
+from leaderboard_records import make_record, zoo_dir_fixture  # noqa: F401  (the `zoo_dir` fixture, shared)
 
-from robustbench_logits import cards, zoo
+from robustbench_logits import zoo
 from robustbench_logits.errors import WeightsError
-from robustbench_logits.leaderboard import FLAG_MEANINGS
+from robustbench_logits.leaderboard import cards
+from robustbench_logits.leaderboard.fields import FLAG_MEANINGS
 
 
 def test_card_holds_the_records_numbers_sha256_and_loading_code(zoo_dir, tmp_path):
@@ -48,9 +49,10 @@ def test_render_all_removes_cards_of_models_no_longer_shipped(zoo_dir, tmp_path)
     make_record(zoo_dir, "Alpha", "cnn2c2f.alpha_mnist", clean=0.9, autoattack=0.1, worst=0.1, adaptive=None)
     out = tmp_path / "cards"
     out.mkdir()
-    (out / "Gone.md").write_text("old")
+    (out / "Gone.md").write_text("# Model card: Gone\n\n" + cards.GENERATED_MARK + " (robustbench_logits.cards) -->\n")
+    (out / "README.md").write_text("# Cards\n")  # hand-written: never removed
     assert [p.name for p in cards.render_all(out)] == ["Alpha.md"]
-    assert sorted(p.name for p in out.glob("*.md")) == ["Alpha.md"]
+    assert sorted(p.name for p in out.glob("*.md")) == ["Alpha.md", "README.md"]
 
 
 def test_card_refuses_an_evaluation_of_other_weights(zoo_dir, tmp_path):

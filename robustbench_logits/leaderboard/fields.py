@@ -1,0 +1,45 @@
+"""How the leaderboard writes numbers: RobustBench's percent strings, example index ranges, flag meanings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = ["FLAG_MEANINGS", "index_ranges", "markdown_cell", "percent"]
+
+#: What each flag of :func:`robustbench_logits.evaluate.benchmark` means (docs/evaluation.md, "Flags").
+FLAG_MEANINGS = {
+    "single_step_beats_iterative": "a single-step attack broke examples iterative attacks could not: gradients mislead iterative attacks",
+    "black_box_beats_white_box": "gradient-free or transferred attacks beat the model's own gradients: the gradients are masked",
+    "more_iterations_still_lowering": "more PGD steps/restarts kept lowering accuracy: the attacks had not converged",
+    "large_eps_not_broken": "PGD at an eps where every image is reachable did not break the model: the attack cannot follow the gradient",
+    "zero_gradients": "the loss has exactly zero input gradient on some examples: gradient attacks cannot move",
+    "adaptive_attack_stronger": "attacks on the logits before the bounded head broke what standard attacks left robust: the head masks gradients",
+    "robust_above_clean": "re-scoring disagreed with the attacks, or an accuracy exceeded clean: the model is stateful or nondeterministic",
+    "autoattack_warnings": "pyautoattack's own checks warned (randomised defense, zero gradients, or Square beating APGD)",
+}
+
+
+def percent(accuracy: float | None) -> str | None:
+    """An accuracy in [0, 1] as RobustBench writes it: percent with two decimals ("96.50")."""
+    if accuracy is None:
+        return None
+    return f"{100 * accuracy:.2f}"
+
+
+def index_ranges(indices: Sequence[int]) -> str:
+    """[0, 1, 2, 5, 6] -> "0-2, 5-6": the example indices in a line a reader can check."""
+    runs: list[str] = []
+    start = previous = None
+    for index in list(indices) + [None]:
+        if start is not None and (index is None or index != previous + 1):
+            runs.append(f"{start}-{previous}" if previous != start else f"{start}")
+            start = None
+        if index is not None and start is None:
+            start = index
+        previous = index
+    return ", ".join(runs)
+
+
+def markdown_cell(text: object) -> str:
+    """Text safe inside a Markdown table cell: ``|`` escaped, line breaks folded (a name must not break its row)."""
+    return " ".join(str(text).split()).replace("|", "\\|")
