@@ -32,6 +32,22 @@ data_app = typer.Typer(help="Provision datasets offline (MNIST, Fashion-MNIST) o
 app.add_typer(data_app, name="data")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from robustbench_logits import __version__
+
+        typer.echo(f"robustbench-logits {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """robustbench-logits: logit-regularization defenses, trained and evaluated honestly."""
+
+
 # --- data -----------------------------------------------------------------------------
 
 
@@ -138,6 +154,7 @@ def eval_command(
     seed: int = typer.Option(0, help="Base seed of every attack."),
     device: Optional[str] = typer.Option(None, help="cpu, cuda, cuda:1 ... (default: where the model is)."),
     data_dir: Optional[Path] = typer.Option(None, help="Dataset dir (default $RBL_DATA or the cache)."),
+    model_dir: Path = typer.Option(Path("models"), help="RobustBench models: its <model_dir>/<dataset>/<threat_model>/<name>.pt layout (downloaded there when online)."),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
     """Evaluate a model: RobustBench's AutoAttack protocol, torchattacks suite, adaptive attacks, flags.
@@ -149,6 +166,7 @@ def eval_command(
     import os
 
     from robustbench_logits.evaluate import benchmark, eps_sweep, load_model_for_eval
+    from robustbench_logits.hub import load_for_eval
 
     from robustbench_logits.eps import check_eps
     from robustbench_logits.validation import check_device, check_output_path, check_zoo_dataset
@@ -159,7 +177,9 @@ def eval_command(
     check_device(device)
     check_zoo_dataset(model, dataset)
     eps = None if eps is None else check_eps(eps, threat_model)
-    network, name, sha256 = load_model_for_eval(model, dataset, weights)
+    # a RobustBench zoo name (e.g. Carmon2019Unlabeled --dataset cifar10) goes to robustbench's loader
+    published = None if weights is not None else load_for_eval(model, dataset, threat_model, model_dir)
+    network, name, sha256 = published or load_model_for_eval(model, dataset, weights)
     if out is None:
         check_output_path(Path(f"eval-{name}-{dataset}-{suite}.json"))
     surrogate_model = load_model_for_eval(surrogate, dataset)[0] if surrogate and surrogate.endswith(".py") else surrogate
