@@ -12,9 +12,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# The stamp records that the install matches pyproject.toml; a second run skips pip entirely.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+# The stamp records that the install matches pyproject.toml and constraints.txt; a second run skips
+# pip entirely. pyproject.toml states ranges; constraints.txt pins the exact versions this project tests.
+$(VENV)/.installed: pyproject.toml constraints.txt setup.py | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 install: $(VENV)/.installed
