@@ -1,0 +1,91 @@
+"""Checkpoint selection through the public ``train()``: the shipped weights are the selected epoch's.
+
+A run where the validation accuracies differ from epoch to epoch and the best epoch is not the
+last one is trained five epochs, one ``stop_after`` call at a time, so every epoch's checkpoint
+can be copied aside. Then ``model.safetensors`` must equal, tensor for tensor, the checkpoint of
+the epoch the rule picks (computed here from the logged history), and differ from the last
+epoch's, and ``metadata.json`` must name that epoch. The rule (train.py): ``best_clean`` ranks
+epochs by (validation clean, validation robust) accuracy, ``best_robust`` by (robust, clean),
+ties go to the earliest epoch; ``last`` ships the final epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from robustbench_logits.recipes import get_recipe
+from robustbench_logits.train import train
+
+EPOCHS = 5
+
+
+@pytest.fixture(scope="module")
+def data(mnist_small: tuple[torch.Tensor, ...]) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    x, y, _, _ = mnist_small
+    return (x[:64], y[:64]), (x[64:128], y[64:128])
+
+
+def _recipe(selection: str):  # noqa: ANN202
+    recipe = get_recipe("standard")
+    # lr 0.05 on 64 examples: accuracies move from epoch to epoch (measured at seed 1 below)
+    setup = dataclasses.replace(recipe.setup("mnist", "cnn2c2f"), selection=selection, lr=0.05, epochs=EPOCHS, batch_size=16)
+    return dataclasses.replace(recipe, setups=(setup,))
+
+
+def _newest_checkpoint(out: Path) -> Path:
+    return max(out.glob("checkpoints/epoch-*/model.safetensors"))
+
+
+def _train_epoch_by_epoch(out: Path, selection: str, data) -> tuple[object, list[dict[str, torch.Tensor]]]:  # noqa: ANN001
+    train_data, eval_data = data
+    options = {"seed": 1, "train_data": train_data, "eval_data": eval_data, "n_val_robust": 32, "progress": False, "threads": 1}
+    snapshots = []
+    for epoch in range(1, EPOCHS + 1):
+        result = train(_recipe(selection), "mnist", "cnn2c2f", out, stop_after=epoch, **options)
+        snapshots.append(load_file(_newest_checkpoint(out)))
+        assert result.epochs_done == epoch
+    return result, snapshots
+
+
+def _expected_epoch(history: list[dict], selection: str) -> int:
+    if selection == "last":
+        return len(history)
+    if selection == "best_clean":
+        key = [(h["val_clean_accuracy"], h["val_robust_accuracy"]) for h in history]
+    else:
+        key = [(h["val_robust_accuracy"], h["val_clean_accuracy"]) for h in history]
+    return max(range(len(history)), key=lambda i: (key[i], -i)) + 1  # ties: the earliest
+
+
+def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("selection", ["best_clean", "best_robust", "last"])
+def test_shipped_weights_are_the_selected_epochs_checkpoint(selection: str, data, tmp_path: Path) -> None:  # noqa: ANN001
+    result, snapshots = _train_epoch_by_epoch(tmp_path, selection, data)
+    assert result.finished
+    history = result.history
+    clean = [h["val_clean_accuracy"] for h in history]
+    robust = [h["val_robust_accuracy"] for h in history]
+    assert len(set(clean)) > 1 and len(set(robust)) > 1, "the data must make epochs differ"
+    assert not any(_same(snapshots[i], snapshots[i + 1]) for i in range(EPOCHS - 1))  # training moved
+
+    expected = _expected_epoch(history, selection)
+    if selection != "last":
+        # the run discriminates: the best epoch is not the last one, nor the first
+        assert 1 < expected < EPOCHS, f"pick another seed: {selection} selects epoch {expected} of {clean} / {robust}"
+    meta = json.loads((tmp_path / "metadata.json").read_text())
+    assert meta["selection"] == selection and meta["selected_epoch"] == expected
+    assert meta["selected_val_clean_accuracy"] == clean[expected - 1]
+    shipped = load_file(tmp_path / "model.safetensors")
+    assert _same(shipped, snapshots[expected - 1])
+    if selection != "last":
+        assert not _same(shipped, snapshots[-1])
+    assert meta["sha256"] == result.sha256
