@@ -233,3 +233,138 @@ def test_label_smoothing_and_logit_squeezing_at_read_the_perturbed_pass() -> Non
     expected_lsq = _ce(Z_ADV, Y) + weight / 2 * float((Z_ADV**2).sum(axis=1).mean())
     assert _run("logit_squeezing", weight=weight, on="perturbed")[0] == pytest.approx(expected_lsq, abs=1e-12)
     assert _run("logit_squeezing", weight=weight)[0] != pytest.approx(expected_lsq, abs=1e-6)
+
+
+# --- defaults are the papers' numbers, flags and messages the trainer relies on --------------
+
+
+def _pc(z: np.ndarray, y: np.ndarray, xi: float, lam: float) -> float:
+    p = np.exp(_log_softmax(z))
+    pc = lc = 0.0
+    for i, label in enumerate(y):
+        others = [k for k in range(z.shape[1]) if k != label]
+        pc += sum(max(0.0, p[i, k] + xi - p[i, label]) for k in others)
+        lc += max(0.0, z[i, label] - max(z[i, k] for k in others))
+    return (pc + lam * lc) / len(y)
+
+
+def _smoothed_ce(z: np.ndarray, y: np.ndarray, s: float) -> float:
+    targets = np.full(z.shape, s / (z.shape[1] - 1))
+    targets[np.arange(len(y)), y] = 1 - s
+    return float(-(targets * _log_softmax(z)).sum(axis=1).mean())
+
+
+def _focal(z: np.ndarray, y: np.ndarray, gamma: float) -> float:
+    log_p = _log_softmax(z)[np.arange(len(y)), y]
+    return float(-(((1 - np.exp(log_p)) ** gamma) * log_p).mean())
+
+
+def test_default_hyperparameters_are_the_papers() -> None:
+    amp_adv, amp_nat = Z_ADV.max(1) - Z_ADV.min(1), Z.max(1) - Z.min(1)
+    # LCAT sec. 4.2: lambda = 15; beta = 2 (the tanh head's range), focal gamma = 2 (Lin et al.)
+    laa = _focal(Z_ADV, Y, 2.0) + 15.0 * (np.linalg.norm(amp_adv - 2.0) + abs(amp_adv.mean() - amp_nat.mean()))
+    assert _run("laa")[0] == pytest.approx(laa, abs=1e-10)
+    # PC: xi = 0.995, lambda = 0.05, no warm-up unless the recipe asks
+    assert _run("pc_lc")[0] == pytest.approx(_pc(Z, Y, 0.995, 0.05), abs=1e-10)
+    # ALP as Summers' baselines: alpha = 0, lambda = 0.5
+    alp = _ce(Z_ADV, Y) + 0.5 * float(((Z - Z_ADV) ** 2).sum(axis=1).mean())
+    assert _run("alp")[0] == pytest.approx(alp, abs=1e-10)
+    # LRM CIFAR-10: s = 0.1, beta = 1e-3, ratio 0.125
+    j = _smoothed_ce(Z_ADV, Y, 0.1)
+    lrm = j + j / 0.125 + 1e-3 * float(((Z**2).sum(1) + (Z_ADV**2).sum(1)).mean())
+    assert _run("lrm")[0] == pytest.approx(lrm, rel=1e-6)
+    # TRADES 1/lambda = 6, MART lambda = 5
+    assert _run("trades")[0] == pytest.approx(_ce(Z, Y) + 6.0 * float(_kl_rows(Z, Z_ADV).mean()), abs=1e-10)
+    p_true = np.exp(_log_softmax(Z))[np.arange(3), Y]
+    mart = _bce(Z_ADV, Y) + 5.0 * float((_kl_rows(Z, Z_ADV) * (1 - p_true)).mean())
+    assert _run("mart")[0] == pytest.approx(mart, abs=1e-10)
+    # LMA-AT (base BCE), delta 0.9, beta 86, alpha 5.345, tau 0.2: one step from logit_0 = 0
+    lma = _bce(Z_ADV, Y) + _squared_hinge(Z_ADV, Y, 0.9) + 86.0 * _mhuber(0.8 * Z_ADV, 0.8 * Z, 5.345)
+    assert _run("lma")[0] == pytest.approx(lma, rel=1e-10)
+    # the clean pass unless told otherwise
+    assert _run("cross_entropy")[0] == pytest.approx(_ce(Z, Y), abs=1e-12)
+    assert _run("ice", weight=0.2)[0] == pytest.approx(_ce(Z, Y) + 0.2 * float(_log_softmax(Z).sum(1).mean()), abs=1e-12)
+    assert _run("label_smoothing", smoothing=0.3)[0] == pytest.approx(_smoothed_ce(Z, Y, 0.3), abs=1e-6)
+    assert _run("logit_squeezing", weight=0.4)[0] == pytest.approx(_ce(Z, Y) + 0.2 * float((Z**2).sum(1).mean()), abs=1e-12)
+
+
+@pytest.mark.parametrize("base, kl", [("trades", 6.0), ("mart", 5.0)])
+def test_lma_trades_and_mart_bases_default_to_their_papers_kl_weight(base: str, kl: float) -> None:
+    loss = _run("lma", base=base)[0]
+    p_true = np.exp(_log_softmax(Z))[np.arange(3), Y]
+    base_value = (
+        _ce(Z, Y) + kl * float(_kl_rows(Z, Z_ADV).mean())
+        if base == "trades"
+        else _bce(Z_ADV, Y) + kl * float((_kl_rows(Z, Z_ADV) * (1 - p_true)).mean())
+    )
+    expected = base_value + _squared_hinge(Z_ADV, Y, 0.9) + 86.0 * _mhuber(0.8 * Z_ADV, 0.8 * Z, 5.345)
+    assert loss == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.parametrize(
+    "name, hp, perturbed",
+    [
+        ("cross_entropy", {}, False), ("cross_entropy", {"on": "perturbed"}, True),
+        ("label_smoothing", {"smoothing": 0.1}, False), ("label_smoothing", {"smoothing": 0.1, "on": "perturbed"}, True),
+        ("logit_squeezing", {"weight": 0.1}, False), ("logit_squeezing", {"weight": 0.1, "on": "perturbed"}, True),
+        ("ice", {"weight": 0.1}, False), ("ice", {"weight": 0.1, "on": "perturbed"}, True),
+        ("laa", {}, True), ("pc_lc", {}, False), ("alp", {}, True), ("lrm", {}, True),
+        ("trades", {}, True), ("mart", {}, True), ("lma", {}, True),
+    ],
+)
+def test_uses_perturbed_tells_the_trainer_whether_to_attack(name: str, hp: dict, perturbed: bool) -> None:
+    objective = create_objective(name, **hp)
+    assert objective.uses_perturbed is perturbed and objective.name == name
+    if not perturbed:  # it never reads x_adv: a None is fine
+        assert np.isfinite(float(objective(IDENTITY, _t(Z), _t(Y).long(), None)[0]))
+
+
+@pytest.mark.parametrize("name, hp", [("cross_entropy", {}), ("label_smoothing", {"smoothing": 0.1}),
+                                      ("logit_squeezing", {"weight": 0.1}), ("ice", {"weight": 0.1}), ("laa", {}),
+                                      ("pc_lc", {}), ("alp", {}), ("trades", {}), ("mart", {}), ("lma", {})])
+def test_mixed_labels_are_refused_naming_the_objective(name: str, hp: dict) -> None:
+    mixed = MixedLabels(_t(Y).long(), _t(Y).long(), 0.5)
+    with pytest.raises(ObjectiveError, match=f"objective '{name}' does not take mixed labels"):
+        create_objective(name, **hp)(IDENTITY, _t(Z), mixed, _t(Z_ADV))
+
+
+@pytest.mark.parametrize("name", ["laa", "alp", "lrm", "trades", "mart", "lma"])
+def test_a_missing_perturbed_batch_is_refused_naming_the_objective(name: str) -> None:
+    with pytest.raises(ObjectiveError, match=f"objective '{name}' needs perturbed inputs"):
+        create_objective(name)(IDENTITY, _t(Z), _t(Y).long(), None)
+
+
+def test_pc_lc_warmup_lasts_exactly_ce_warmup_epochs() -> None:
+    objective = create_objective("pc_lc", ce_warmup_epochs=2)
+    y = _t(Y).long()
+    assert objective.in_warmup  # before the trainer calls start_epoch: epoch 0
+    for epoch, expected in [(0, _ce(Z, Y)), (1, _ce(Z, Y)), (2, _pc(Z, Y, 0.995, 0.05)), (3, _pc(Z, Y, 0.995, 0.05))]:
+        objective.start_epoch(epoch)
+        assert float(objective(IDENTITY, _t(Z), y, None)[0]) == pytest.approx(expected, abs=1e-10), epoch
+    assert not create_objective("pc_lc").in_warmup
+
+
+def test_hard_labels_take_the_larger_share_per_row() -> None:
+    y_a, y_b = torch.tensor([0, 1, 2]), torch.tensor([2, 0, 1])
+    assert hard_labels(MixedLabels(y_a, y_b, torch.tensor([0.7, 0.5, 0.2]))).tolist() == [0, 1, 1]
+    assert hard_labels(MixedLabels(y_a, y_b, 0.5)).tolist() == [0, 1, 2]  # a tie goes to y_a
+    assert hard_labels(MixedLabels(y_a, y_b, 0.49)).tolist() == [2, 0, 1]
+    assert hard_labels(y_a) is y_a
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "label_smoothing", "logit_squeezing", "ice"])
+def test_clean_or_perturbed_is_checked(name: str) -> None:
+    hp = {"smoothing": 0.1} if name == "label_smoothing" else {"weight": 0.1} if name in ("logit_squeezing", "ice") else {}
+    with pytest.raises(ObjectiveError, match="'on' must be 'clean' or 'perturbed'"):
+        create_objective(name, on="adv", **hp)
+    assert create_objective(name, **hp).on == "clean"
+
+
+def test_lma_base_is_checked_and_state_is_a_buffer() -> None:
+    with pytest.raises(ObjectiveError, match="LMA base must be one of at, trades, mart, bce"):
+        create_objective("lma", base="pgd")
+    objective = create_objective("lma", tau=0.5)
+    assert objective.moving_average.tau == 0.5
+    objective(IDENTITY, _t(Z), _t(Y).long(), _t(Z_ADV))
+    assert set(objective.state_dict()) == {"moving_average.natural", "moving_average.adversarial"}
+    np.testing.assert_allclose(objective.state_dict()["moving_average.natural"].numpy(), 0.5 * Z)
