@@ -19,9 +19,10 @@ import importlib
 import warnings
 from typing import Any
 
-from robustbench_logits import _import_hooks
+from robustbench_logits import _import_hooks, _timm_registration
 
 _import_hooks.register()
+_timm_registration.register()  # timm.create_model("cnn2c2f.blf_at_mnist", pretrained=True) after import
 
 __version__ = "0.1.0"
 

@@ -1,16 +1,20 @@
 """Train, evaluate and package the shipped zoo (heavy: run under nohup; safe to interrupt).
 
     .venv/bin/python scripts/build_zoo.py [TAG ...] [--n 1000] [--suite standard] [--threads 1]
+    .venv/bin/python scripts/build_zoo.py --train-only --runs /work/runs/h3/zoo   # the training queue
 
-For each planned model: train with the trainer (which resumes an interrupted run in
-runs/zoo/<tag>), copy the selected weights to robustbench_logits/weights/<tag>.safetensors,
-evaluate with ``benchmark`` (cached in runs/zoo/<tag>/evaluation-<suite>-<n>.json, so a finished
-evaluation is not redone), and write the zoo record robustbench_logits/weights/<tag>.json that
-model cards and leaderboard entries are derived from. Every number in a record is computed here.
+For each planned model, in queue order: train with the trainer (which resumes an interrupted run
+in ``<runs>/<tag>``, and skips a finished one), then (without ``--train-only``) evaluate the
+selected weights with ``benchmark`` (escalation on; cached in
+``<runs>/<tag>/evaluation-<suite>-<n>.json``), and write the zoo record
+``robustbench_logits/weights/<tag>.json``, its side file ``<tag>.details.json`` and the weights
+``<tag>.safetensors``. A record is written only for a model both complete and evaluated. Every
+number in a record is computed here.
 
-Budget: the CPU of this project has 2 cores and no GPU, so each model trains for a stated
-fraction of its paper's schedule (``epochs``), and adversarial recipes cap the inner PGD at 10
-steps of 2.5 * eps / 10 (Madry et al.'s step rule). Both are written into the record.
+Budget: 2 shared CPU cores and no GPU. Each model trains until it has converged (validation robust
+accuracy moved under one point over the last fifth of its epochs), under a ceiling of epochs;
+adversarial recipes use a cheaper inner PGD (fewer steps of 2.5 eps / steps, eps curriculum).
+Both are written into the record's ``departures`` and its setup.
 """
 
 from __future__ import annotations
@@ -27,14 +31,26 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import torch  # noqa: E402
+
 from robustbench_logits import benchmark  # noqa: E402
-from robustbench_logits._files import load_weights, sha256_file, write_json  # noqa: E402
-from robustbench_logits.recipes import cheaper_pgd, get_recipe  # noqa: E402
+from robustbench_logits._files import sha256_file, write_json  # noqa: E402
+from robustbench_logits.models import create_model  # noqa: E402
+from robustbench_logits._files import load_weights  # noqa: E402
+from robustbench_logits.papers import robustbench_name  # noqa: E402
+from robustbench_logits.recipes import ARCH_NAMES, CREDIT, cheaper_pgd, get_recipe  # noqa: E402
 from robustbench_logits.train import train  # noqa: E402
-from robustbench_logits.zoo import WEIGHTS_DIR, ZooEntry  # noqa: E402
+from robustbench_logits.zoo import SCHEMA, WEIGHTS_DIR, ZooRecord, summarise_evaluation  # noqa: E402
 
 RUNS = ROOT / "runs" / "zoo"
 EPS = {"mnist": 0.3, "fashion_mnist": 0.1}  # docs/models.md: sources of both
+
+def model_name(plan: "ZooPlan") -> str:
+    """RobustBench's ``<FirstAuthorYear><Keyword>_<arch>`` plus the plan's departure suffix;
+    a standard-training baseline is ``Standard_<arch>`` as in RobustBench."""
+    key, keyword, _ = CREDIT[plan.recipe]
+    base = f"Standard_{ARCH_NAMES[plan.arch]}" if plan.recipe == "standard" else robustbench_name(key, ARCH_NAMES[plan.arch], keyword)
+    return base + plan.name
 
 
 @dataclass(frozen=True)
@@ -47,7 +63,7 @@ class ZooPlan:
     ``eps_warmup`` epochs); every departure from the paper is written into the setup.
     """
 
-    name: str
+    name: str  # a suffix for a departure in the name ("_lambda0.01"), or "" (see ``model_name``)
     tag: str
     recipe: str
     dataset: str
@@ -83,47 +99,47 @@ _LCAT_DEPARTURE = {"lr": 0.05, "hyperparameters": {"weight": 0.01}}
 
 PLANS = [
     # --- MNIST, eps 0.3: recipe families missing from the first zoo ---
-    _plain("Kanai2021Constraining_LBLF_2C2F", "cnn2c2f.l_blf_mnist", "l-blf", "mnist"),
-    _plain("Kanai2021Constraining_Tanh_2C2F", "cnn2c2f.tanh_mnist", "tanh", "mnist"),
-    _plain("LCAT_ICE_2C2F", "cnn2c2f.ice_mnist", "lcat-ice", "mnist"),
-    _pc("Li2021PC_LeNet5", "lenet5.pc_mnist", "pc", "mnist"),
+    _plain("", "cnn2c2f.l_blf_mnist", "l-blf", "mnist"),
+    _plain("", "cnn2c2f.tanh_mnist", "tanh", "mnist"),
+    _plain("", "cnn2c2f.ice_mnist", "lcat-ice", "mnist"),
+    _pc("", "lenet5.pc_mnist", "pc", "mnist"),
     # --- flagship (issue 11): fast AT on the TRADES SmallCNN ---
-    ZooPlan("Wong2020Fast_4C3F", "cnn4c3f.fast_at_mnist", "fast-at", "mnist", "cnn4c3f", 10,
+    ZooPlan("", "cnn4c3f.fast_at_mnist", "fast-at", "mnist", "cnn4c3f", 10,
             budget="Wong et al.'s MNIST setting (10 epochs, FGSM-RS step 1.25 eps, cyclic Adam 5e-3)"),
     # --- Fashion-MNIST, eps 0.1 ---
-    _plain("Standard_2C2F_FMNIST", "cnn2c2f.standard_fashion_mnist", "standard", "fashion_mnist"),
-    _plain("Kanai2021Constraining_LSM_2C2F_FMNIST", "cnn2c2f.label_smoothing_fashion_mnist", "label-smoothing", "fashion_mnist"),
-    _plain("Kanai2021Constraining_LSQ_2C2F_FMNIST", "cnn2c2f.logit_squeezing_fashion_mnist", "logit-squeezing", "fashion_mnist"),
-    _plain("Kanai2021Constraining_BLF_2C2F_FMNIST", "cnn2c2f.blf_fashion_mnist", "blf", "fashion_mnist"),
-    _plain("Kanai2021Constraining_LBLF_2C2F_FMNIST", "cnn2c2f.l_blf_fashion_mnist", "l-blf", "fashion_mnist"),
-    _plain("Kanai2021Constraining_Tanh_2C2F_FMNIST", "cnn2c2f.tanh_fashion_mnist", "tanh", "fashion_mnist"),
-    _plain("LCAT_ICE_2C2F_FMNIST", "cnn2c2f.ice_fashion_mnist", "lcat-ice", "fashion_mnist"),
-    _pc("Li2021PC_LeNet5_FMNIST", "lenet5.pc_fashion_mnist", "pc", "fashion_mnist"),
-    _pc("Li2021PCLC_LeNet5_FMNIST", "lenet5.pc_lc_fashion_mnist", "pc-lc", "fashion_mnist"),
+    _plain("", "cnn2c2f.standard_fashion_mnist", "standard", "fashion_mnist"),
+    _plain("", "cnn2c2f.label_smoothing_fashion_mnist", "label-smoothing", "fashion_mnist"),
+    _plain("", "cnn2c2f.logit_squeezing_fashion_mnist", "logit-squeezing", "fashion_mnist"),
+    _plain("", "cnn2c2f.blf_fashion_mnist", "blf", "fashion_mnist"),
+    _plain("", "cnn2c2f.l_blf_fashion_mnist", "l-blf", "fashion_mnist"),
+    _plain("", "cnn2c2f.tanh_fashion_mnist", "tanh", "fashion_mnist"),
+    _plain("", "cnn2c2f.ice_fashion_mnist", "lcat-ice", "fashion_mnist"),
+    _pc("", "lenet5.pc_fashion_mnist", "pc", "fashion_mnist"),
+    _pc("", "lenet5.pc_lc_fashion_mnist", "pc-lc", "fashion_mnist"),
     # --- adversarial recipes on 2C2F, cheaper inner PGD (5 steps, eps curriculum) ---
-    _at("Summers2019ALP_2C2F", "cnn2c2f.alp_mnist", "alp", "mnist"),
-    _at("Summers2019LRM_2C2F", "cnn2c2f.lrm_mnist", "lrm", "mnist"),
-    _at("Wang2020MART_2C2F", "cnn2c2f.mart_mnist", "mart", "mnist"),
-    _at("Madry2018PGDAT_2C2F_FMNIST", "cnn2c2f.pgd_at_fashion_mnist", "pgd-at", "fashion_mnist"),
-    _at("Zhang2019TRADES_2C2F_FMNIST", "cnn2c2f.trades_fashion_mnist", "trades", "fashion_mnist"),
-    _at("TRADES_Ours_2C2F", "cnn2c2f.trades_ours_mnist", "trades-ours", "mnist"),
-    _at("MART_Ours_2C2F", "cnn2c2f.mart_ours_mnist", "mart-ours", "mnist"),
+    _at("", "cnn2c2f.alp_mnist", "alp", "mnist"),
+    _at("", "cnn2c2f.lrm_mnist", "lrm", "mnist"),
+    _at("", "cnn2c2f.mart_mnist", "mart", "mnist"),
+    _at("", "cnn2c2f.pgd_at_fashion_mnist", "pgd-at", "fashion_mnist"),
+    _at("", "cnn2c2f.trades_fashion_mnist", "trades", "fashion_mnist"),
+    _at("", "cnn2c2f.trades_ours_mnist", "trades-ours", "mnist"),
+    _at("", "cnn2c2f.mart_ours_mnist", "mart-ours", "mnist"),
     # --- the first zoo's MNIST models, retrained with validation-split selection ---
-    _plain("Standard_2C2F", "cnn2c2f.standard_mnist", "standard", "mnist"),
-    _plain("Kanai2021Constraining_BLF_2C2F", "cnn2c2f.blf_mnist", "blf", "mnist"),
-    _plain("Kanai2021Constraining_LSM_2C2F", "cnn2c2f.label_smoothing_mnist", "label-smoothing", "mnist"),
-    _plain("Kanai2021Constraining_LSQ_2C2F", "cnn2c2f.logit_squeezing_mnist", "logit-squeezing", "mnist"),
-    _pc("Li2021PCLC_LeNet5", "lenet5.pc_lc_mnist", "pc-lc", "mnist"),
+    _plain("", "cnn2c2f.standard_mnist", "standard", "mnist"),
+    _plain("", "cnn2c2f.blf_mnist", "blf", "mnist"),
+    _plain("", "cnn2c2f.label_smoothing_mnist", "label-smoothing", "mnist"),
+    _plain("", "cnn2c2f.logit_squeezing_mnist", "logit-squeezing", "mnist"),
+    _pc("", "lenet5.pc_lc_mnist", "pc-lc", "mnist"),
     # LCAT at its paper lambda = 15 trains to a constant classifier (measured on 2C2F and on
     # ResNet-18); lambda = 0.01 with lr 0.05 is the largest setting found that learns: a departure
     # from the paper, so the name says it.
-    _plain("LCAT_lambda0.01_2C2F", "cnn2c2f.lcat_lambda0p01_mnist", "lcat", "mnist", setup_changes=_LCAT_DEPARTURE,
+    _plain("_lambda0.01", "cnn2c2f.lcat_lambda0p01_mnist", "lcat", "mnist", setup_changes=_LCAT_DEPARTURE,
            budget="LAA weight lambda 0.01 and lr 0.05 instead of the paper's lambda 15 (which trains to chance here); "
                   "2C2F instead of LCAT's ResNet-18; stopped at convergence (at most 30 epochs)"),
-    _at("Madry2018PGDAT_2C2F", "cnn2c2f.pgd_at_mnist", "pgd-at", "mnist"),
-    _at("Kanai2021Constraining_BLFAT_2C2F", "cnn2c2f.blf_at_mnist", "blf-at", "mnist"),
-    _at("Zhang2019TRADES_2C2F", "cnn2c2f.trades_mnist", "trades", "mnist"),
-    _at("LMA_AT_2C2F", "cnn2c2f.lma_at_mnist", "lma-at", "mnist"),
+    _at("", "cnn2c2f.pgd_at_mnist", "pgd-at", "mnist"),
+    _at("", "cnn2c2f.blf_at_mnist", "blf-at", "mnist"),
+    _at("", "cnn2c2f.trades_mnist", "trades", "mnist"),
+    _at("", "cnn2c2f.lma_at_mnist", "lma-at", "mnist"),
 ]
 
 
@@ -155,37 +171,71 @@ def train_plan(plan: ZooPlan, runs: Path, threads: int):
     return train(_recipe_for(plan), plan.dataset, plan.arch, runs / plan.tag, threads=threads, progress=False)
 
 
+def _departures(plan: ZooPlan, setup: dict[str, Any], metadata: dict[str, Any]) -> list[str]:
+    """Every way the shipped model departs from its paper's setting, in words, from the run's own setup."""
+    out = [plan.budget] if plan.budget else []
+    out += [n for n in setup.get("notes", []) if n.startswith(("cheaper inner PGD", "selection:", "no paper setting", "inner attack rescaled"))]
+    if not metadata.get("converged"):
+        out.append(f"not converged by the zoo's rule after {metadata.get('epochs_done')} epochs (validation robust accuracy "
+                   "still moved by a point or more over the last fifth of the epochs)")
+    return out
+
+
+def make_record(plan: ZooPlan, metadata: dict[str, Any], sha256: str, evaluation: dict[str, Any] | None) -> tuple[ZooRecord, dict[str, Any]]:
+    """(record, side file) of a trained and evaluated plan: identity, setup, training, budget, sha256, summary."""
+    key, _, baseline = CREDIT[plan.recipe]
+    setup = metadata["setup"]
+    summary, per_example = summarise_evaluation(evaluation) if evaluation is not None else (None, {})
+    training = {
+        "recipe_title": metadata["recipe_title"], "checkpoint_rule": metadata["checkpoint_rule"], "setup": setup,
+        "paper_epochs": get_recipe(plan.recipe).setup(plan.dataset, plan.arch).epochs,
+        "seed": metadata["seed"], "n_train": metadata["n_train"], "validation": metadata["validation"],
+        "selection": metadata["selection"], "selected_epoch": metadata["selected_epoch"],
+        "selected_val_clean_accuracy": metadata["selected_val_clean_accuracy"],
+        "selected_val_robust_accuracy": metadata["selected_val_robust_accuracy"],
+        "epochs": metadata["epochs_done"], "epochs_max": metadata["epochs"], "converged": metadata["converged"],
+        "stopped": metadata["stopped"], "versions": metadata["versions"],
+    }
+    seconds = float(metadata["wall_time_seconds"])
+    world = int(metadata.get("world_size", 1))
+    budget = {"wall_time_seconds": round(seconds, 1), "processes": world, "threads_per_process": 1,
+              "core_hours": round(seconds * world / 3600, 3), "note": plan.budget}
+    record = ZooRecord(
+        name=model_name(plan), tag=plan.tag, paper=key, recipe=plan.recipe, dataset=plan.dataset, threat_model="Linf",
+        eps=EPS[plan.dataset], arch=plan.arch, num_classes=metadata["num_classes"], in_chans=metadata["input_shape"][0],
+        img_size=metadata["input_shape"][-1], sha256=sha256, head=metadata.get("head"),
+        head_kwargs=metadata.get("head_kwargs") or {}, baseline=baseline, departures=_departures(plan, setup, metadata),
+        training=training, budget=budget, evaluation=summary, schema=SCHEMA,
+    )
+    return record, {"history": metadata["history"], "evaluation": per_example}
+
+
 def build(plan: ZooPlan, runs: Path, n_examples: int, suite: str, threads: int) -> Path:
+    """Train (resume), evaluate (cached) and write the plan's weights, record and side file."""
     run_dir = runs / plan.tag
     result = train_plan(plan, runs, threads)
     if not result.finished:
         raise SystemExit(f"{plan.tag}: training did not finish; run again to resume")
-    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
-    weights = WEIGHTS_DIR / f"{plan.tag}.safetensors"
-    shutil.copyfile(result.weights, weights)
     metadata = json.loads((run_dir / "metadata.json").read_text())
-    entry = ZooEntry(
-        name=plan.name, tag=plan.tag, arch=plan.arch, dataset="mnist", threat_model="Linf", eps=EPS,
-        num_classes=metadata["num_classes"], in_chans=metadata["input_shape"][0], recipe=plan.recipe,
-        paper=metadata["paper"], sha256=sha256_file(weights), head=metadata.get("head"),
-        head_kwargs=metadata.get("head_kwargs") or {}, training=metadata,
-    )
-    record = WEIGHTS_DIR / f"{plan.tag}.json"
+    sha = sha256_file(result.weights)
     evaluation_file = run_dir / f"evaluation-{suite}-{n_examples}.json"
-    if evaluation_file.is_file() and json.loads(evaluation_file.read_text())["provenance"]["model"]["weights_sha256"] == entry.sha256:
-        evaluation = json.loads(evaluation_file.read_text())
-    else:
-        import torch
-
+    evaluation = json.loads(evaluation_file.read_text()) if evaluation_file.is_file() else None
+    if evaluation is None or evaluation["provenance"]["model"]["weights_sha256"] != sha:
         torch.set_num_threads(threads)
-        # Built from the entry, not via zoo.load_model: the record is written only once complete.
-        model = load_weights(entry.build(), entry.weights_path, expected_sha256=entry.sha256).eval()
-        evaluation = benchmark(model, dataset="mnist", threat_model="Linf", eps=EPS, n_examples=n_examples,
-                               suite=suite, model_name=plan.name, weights_sha256=entry.sha256,
-                               progress=False).to_dict()
+        staged, _ = make_record(plan, metadata, sha, None)
+        model = create_model(staged.arch, staged.num_classes, staged.in_chans, head=staged.head,
+                             head_kwargs=staged.head_kwargs or None, img_size=staged.img_size)
+        model = load_weights(model, result.weights, expected_sha256=sha).eval()
+        evaluation = benchmark(model, dataset=plan.dataset, threat_model="Linf", eps=EPS[plan.dataset], n_examples=n_examples,
+                               suite=suite, escalate=True, model_name=staged.name, weights_sha256=sha, progress=False).to_dict()
         write_json(evaluation_file, evaluation)
-    write_json(record, {**entry.to_dict(), "evaluation": evaluation})
-    return record
+    record, side = make_record(plan, metadata, sha, evaluation)
+    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(result.weights, record.weights_path)
+    write_json(record.details_path, side)
+    path = WEIGHTS_DIR / f"{plan.tag}.json"
+    write_json(path, record.to_dict())  # last: a record exists only once weights and side file do
+    return path
 
 
 def main() -> None:

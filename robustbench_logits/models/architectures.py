@@ -19,6 +19,8 @@ from timm.models.resnet import BasicBlock, ResNet
 from torch import nn
 
 from robustbench_logits.errors import ModelError
+from robustbench_logits.models.pretrained import build_pretrained, pretrained_cfg
+from robustbench_logits.zoo import pretrained_tags
 
 __all__ = ["ARCHITECTURES", "ConvClassifier"]  # timm's register_model appends each model name
 
@@ -305,17 +307,6 @@ _LI = "Improving Adversarial Robustness via Probabilistically Compact Loss with 
 _SMALL_NETS = {"first_conv": "features.0", "classifier": "fc"}
 _RESNETS = {"first_conv": "conv1", "classifier": "fc"}
 
-def _zoo_cfgs() -> dict[str, dict[str, Any]]:
-    """One timm pretrained tag per shipped zoo model (``cnn2c2f.blf_mnist``); weights stay in the zoo."""
-    from robustbench_logits.zoo import pretrained_tags
-
-    cfgs = {}
-    for tag, entry in pretrained_tags().items():
-        cfgs[tag] = _cfg(entry.in_chans, 28 if entry.in_chans == 1 else 32, entry.paper, num_classes=entry.num_classes,
-                         notes=f"robustbench_logits zoo: {entry.name}", **(_RESNETS if "resnet" in entry.arch else _SMALL_NETS))
-    return cfgs
-
-
 default_cfgs = generate_default_cfgs(
     {
         "cnn2c2f": _cfg(1, 28, _KANAI, fixed_input_size=True, **_SMALL_NETS),
@@ -325,23 +316,28 @@ default_cfgs = generate_default_cfgs(
         "wide_resnet34_10": _cfg(3, 32, _KANAI, **_SMALL_NETS),
         "resnet18_cifar": _cfg(3, 32, _KANAI, **_RESNETS),
         "resnet_small": _cfg(3, 32, "", **_RESNETS),
-        **_zoo_cfgs(),
+        **{tag: pretrained_cfg(record) for tag, record in pretrained_tags().items()},
     }
 )
-"""timm pretrained cfgs: input size, mean 0 / std 1 (inputs stay in [0, 1]), 10 classes, no weights."""
+"""timm pretrained cfgs: input size, mean 0 / std 1 (inputs stay in [0, 1]), 10 classes; one more per
+zoo record (``cnn2c2f.blf_at_mnist``) with its weights ``file`` (models/pretrained.py)."""
 
 
 def _build(variant: str, builder: Callable[..., nn.Module], pretrained: bool, **kwargs: Any) -> nn.Module:
-    """timm's build_model_with_cfg, then make pretrained_cfg describe the model actually built."""
-    if pretrained:  # timm passes the name's tag (``cnn2c2f.blf_mnist`` -> "blf_mnist") as pretrained_cfg
-        from robustbench_logits.zoo import load_model, pretrained_tags
+    """timm's build_model_with_cfg, then make pretrained_cfg describe the model actually built.
 
-        tag = kwargs.get("pretrained_cfg")
-        tag = f"{variant}.{tag}" if isinstance(tag, str) else None
-        if tag not in pretrained_tags():
-            shipped = ", ".join(t for t in pretrained_tags() if t.startswith(f"{variant}.")) or "none"
-            raise ModelError(f"no pretrained weights for {tag or variant}; shipped tags for {variant}: {shipped}")
-        return load_model(tag)
+    ``pretrained=True`` with a zoo tag (timm passes ``cnn2c2f.blf_mnist``'s tag, "blf_mnist", as
+    ``pretrained_cfg``) loads the zoo model (models/pretrained.py); without a tag there are no weights.
+    """
+    if pretrained:
+        cfg = kwargs.pop("pretrained_cfg", None)  # the tag, or its cfg dict (models/pretrained.load_model)
+        tag = cfg if isinstance(cfg, str) else (cfg or {}).get("tag") if isinstance(cfg, dict) else getattr(cfg, "tag", None)
+        return build_pretrained(variant, builder, tag, _build_bare, pretrained_cfg=cfg, **kwargs)
+    return _build_bare(variant, builder, **kwargs)
+
+
+def _build_bare(variant: str, builder: Callable[..., nn.Module], **kwargs: Any) -> nn.Module:
+    """The architecture with fresh weights; its pretrained_cfg (the tag's, when one is named) describes it."""
     model = build_model_with_cfg(builder, variant, pretrained=False, **kwargs)
     cfg = model.pretrained_cfg  # a per-model dict, also aliased as model.default_cfg
     in_chans = model.get_submodule(cfg["first_conv"]).in_channels
