@@ -3,14 +3,14 @@ from leaderboard_records import make_record, zoo_dir_fixture  # noqa: F401
 
 from robustbench_logits import zoo
 from robustbench_logits.attacks import AttackSpec
-from robustbench_logits.evaluate import EvaluationSuite
+from robustbench_logits.evaluation import EvaluationSuite
 from robustbench_logits.leaderboard import compare as leaderboard
 
 
 def test_compare_evaluates_every_model_on_identical_examples(zoo_dir, tmp_path, monkeypatch):
     make_record(zoo_dir, "Alpha", "cnn2c2f.alpha_mnist", clean=0.9, autoattack=0.2, worst=0.2, adaptive=None, recipe="standard")
     make_record(zoo_dir, "Beta", "cnn2c2f.beta_mnist", clean=0.9, autoattack=0.2, worst=0.2, adaptive=0.1)
-    zoo._entries.cache_clear()
+    zoo.records.cache_clear()
     user_file = tmp_path / "my_defense.py"
     user_file.write_text("import torch\nfrom torch import nn\ntorch.manual_seed(1)\n"
                          "model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))\n")

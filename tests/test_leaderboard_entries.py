@@ -27,14 +27,12 @@ def test_entry_from_zoo_has_robustbench_fields_and_the_records_numbers(zoo_dir):
     validate_entry(entry)  # the schema accepts what we derive
 
 
-def test_methods_are_credited_to_the_papers_that_proposed_them():
-    kanai_baseline = "Kanai et al., Constraining Logits by Bounded Function (AAAI 2021) (Baseline, AT)"
-    assert entries.paper_of("pgd-at", kanai_baseline).venue == "ICLR 2018"
-    assert entries.paper_of("trades", kanai_baseline).first_author == "Zhang"
-    assert entries.paper_of("mart", "LMA-AT (MART baseline)").first_author == "Wang"
-    assert entries.paper_of("blf", kanai_baseline).key == "kanai2021"
-    assert entries.paper_of("anything", "madry2018").key == "madry2018"  # a record naming its paper by key
-    assert entries.paper_of("mystery", "an unknown paper") is None
+def test_entries_credit_the_paper_the_record_names_and_baselines_by_recipe(zoo_dir):
+    madry = zoo_entry(zoo_dir, "PgdAt", clean=0.9, autoattack=0.5, worst=0.5, recipe="pgd-at", paper="madry2018")
+    assert (madry["name"], madry["venue"]) == ("Towards Deep Learning Models Resistant to Adversarial Attacks", "ICLR 2018")
+    assert madry["authors"].startswith("Aleksander Madry") and madry["link"] == "https://arxiv.org/abs/1706.06083"
+    baseline = zoo_entry(zoo_dir, "Standard_2C2F", clean=0.9, autoattack=0.0, worst=0.0, recipe="standard", baseline=True)
+    assert baseline["name"] == "title of standard (baseline)" and baseline["venue"] == "AAAI 2021"
 
 
 @pytest.mark.parametrize("change, field", [
@@ -62,11 +60,24 @@ def test_missing_and_unknown_fields_are_named(zoo_dir):
         validate_entry(entry)
 
 
-def test_unreliable_entry_carries_its_flags_in_the_footnote(zoo_dir):
-    flags = {"adaptive_attack_stronger": "adaptive attacks broke 75/1000 examples (7.5%)"}
-    entry = zoo_entry(zoo_dir, "Masked", clean=0.99, autoattack=0.80, worst=0.05, adaptive=0.05, flags=flags)
-    assert entry["unreliable"] is True and entry["flags"] == flags
-    assert "adaptive_attack_stronger: adaptive attacks broke 75/1000 examples (7.5%)" in entry["footnote"]
+def test_verdict_is_unreliable_only_for_unreliable_severity_and_notes_are_kept(zoo_dir):
+    note = {"name": "black_box_beats_white_box", "severity": "note", "message": "Square broke 3"}
+    bad = {"name": "escalation_not_converged", "severity": "unreliable", "message": "budget spent"}
+    noted = zoo_entry(zoo_dir, "Noted", clean=0.99, autoattack=0.60, worst=0.58, indicators=[note], before=0.6)
+    assert (noted["unreliable"], noted["verdict"], noted["flags"]) == (False, "reliable, with notes", {})
+    assert noted["notes"] == ["black_box_beats_white_box: Square broke 3"] and noted["escalation"]["before_escalation"] == "60.00"
+    masked = zoo_entry(zoo_dir, "Masked", clean=0.99, autoattack=0.80, worst=0.05, indicators=[note, bad], converged=False)
+    assert (masked["unreliable"], masked["verdict"]) == (True, "unreliable")
+    assert masked["flags"] == {"escalation_not_converged": "budget spent"} and "budget spent" in masked["footnote"]
+    assert [i["severity"] for i in masked["indicators"]] == ["note", "unreliable"]
+
+
+def test_external_is_the_worst_case_after_escalation_with_its_interval(zoo_dir):
+    entry = zoo_entry(zoo_dir, "Alpha", clean=0.933, autoattack=0.581, worst=0.575, before=0.578)
+    assert entry["external"] == entry["worst_case_acc"] == "57.50" and entry["autoattack_acc"] == "58.10"
+    # exact Clopper-Pearson for 575/1000: Beta(0.025; 575, 426) = 0.54365, Beta(0.975; 576, 425) = 0.60587
+    assert entry["ci95"]["worst_case_acc"] == ["54.37", "60.59"] and entry["ci95"]["adaptive_acc"] is None
+    assert entry["escalation"] == {"enabled": True, "converged": True, "rounds": 0, "before_escalation": "57.80"}
 
 
 @pytest.mark.parametrize("measured, verified", [(0.49, True), (0.4899, False), (0.489, False), (0.60, True)])

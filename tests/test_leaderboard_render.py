@@ -13,8 +13,8 @@ def _accept(out, model_name, *, eps=0.3, n=1000, autoattack=0.5, **fields):
     """Store a submission as `rbl submit` would (entry + evaluation), without evaluating anything."""
     submission = SUBMISSION | {"model_name": model_name} | fields
     evaluation = submission_evaluation(autoattack, n=n, eps=eps)
-    entry = entry_from_result(submission, evaluation, f"evaluations/{model_name}.json")
-    write_json(out / "evaluations" / f"{model_name}.json", evaluation)
+    entry = entry_from_result(submission, evaluation, f"evaluations/mnist/Linf/{model_name}.json")
+    write_json(out / "evaluations" / "mnist" / "Linf" / f"{model_name}.json", evaluation)
     write_json(out / "mnist" / "Linf" / f"{model_name}.json", entry)
     return entry
 
@@ -31,18 +31,28 @@ def test_render_writes_tables_entries_and_a_header_from_provenance(zoo_dir, tmp_
     assert "seed rule from provenance Q7" in table and "torch 9.9.9, pyautoattack 7.7.7" in table
     assert "`autoattack/apgd-ce (seed=0, n_iter=100)`" in table
     html = (out / "index.html").read_text()
-    assert "seed rule from provenance Q7" in html and "<td class=\"num\">90.00</td>" in html
+    assert "seed rule from provenance Q7" in html and '<td class="num" data-value="90.00">90.00<span class="ci">' in html
+    assert '<a href="../model_cards/mnist/Alpha.md">card</a><a href="mnist/Linf/Alpha.json">entry</a>' in html
+    assert '<a href="../robustbench_logits/weights/cnn2c2f.alpha_mnist.safetensors">weights</a>' in html
     assert sorted(p.name for p in (out / "mnist" / "Linf").glob("*.json")) == ["Alpha.json"]
     validate_entry(json.loads((out / "mnist" / "Linf" / "Alpha.json").read_text()))
 
 
-def test_unreliable_entries_are_marked_and_flags_explained(zoo_dir, tmp_path):
-    flags = {"adaptive_attack_stronger": "adaptive attacks broke 75/1000 examples (7.5%)"}
-    make_record(zoo_dir, "Masked", "cnn2c2f.masked_mnist", clean=0.99, autoattack=0.80, worst=0.05, adaptive=0.05, flags=flags)
+def test_rows_carry_intervals_verdicts_ties_notes_and_what_indicators_mean(zoo_dir, tmp_path):
+    bad = {"name": "zero_gradients", "severity": "unreliable", "message": "zero input gradient on 5/1000 examples"}
+    note = {"name": "black_box_beats_white_box", "severity": "note", "message": "Square broke 3 examples"}
+    make_record(zoo_dir, "Masked", "cnn2c2f.masked_mnist", clean=0.99, autoattack=0.80, worst=0.05, adaptive=0.05,
+                indicators=[bad], converged=False)
+    make_record(zoo_dir, "Noted", "cnn2c2f.noted_mnist", clean=0.95, autoattack=0.60, worst=0.58, indicators=[note])
+    make_record(zoo_dir, "Near", "cnn2c2f.near_mnist", clean=0.95, autoattack=0.57, worst=0.57)
     render.render_leaderboard(tmp_path / "lb")
     table = (tmp_path / "lb" / "mnist_Linf.md").read_text()
-    assert "| - | Masked" in table and "| 5.00 * |" in table and flags["adaptive_attack_stronger"] in table
-    assert FLAG_MEANINGS["adaptive_attack_stronger"] in table
+    rows = {line.split(" | ")[1].split(" ")[0]: line for line in table.splitlines() if line.startswith("| ") and "(`cnn2c2f." in line}
+    assert rows["Noted"].startswith("| 1 |") and rows["Near"].startswith("| 2 ≈ |") and rows["Masked"].startswith("| 3 |")
+    assert "| **58.00** [54.87, 61.08] | reliable, with notes |" in rows["Noted"]
+    assert "| **5.00** * [3.73, 6.54] | unreliable |" in rows["Masked"] and "| 99.00 [98.17, 99.52] |" in rows["Masked"]
+    assert "- **Noted** (note): black_box_beats_white_box: Square broke 3 examples" in table
+    assert bad["message"] in table and FLAG_MEANINGS["zero_gradients"] in table and FLAG_MEANINGS["black_box_beats_white_box"] in table
 
 
 def test_other_protocols_get_their_own_table_and_every_row_shows_eps_and_n(zoo_dir, tmp_path):
@@ -68,7 +78,7 @@ def test_a_pipe_in_a_name_does_not_break_the_row(zoo_dir, tmp_path):
     render.render_leaderboard(out)
     row = next(line for line in (out / "mnist_Linf.md").read_text().splitlines() if "Pipe2026_CNN |" in line)
     assert "A \\| B defense, X\\|Y | CNN\\|2 |" in row
-    assert row.replace("\\|", "").count("|") == 13  # 12 cells
+    assert row.replace("\\|", "").count("|") == 14  # 13 cells
 
 
 def test_render_never_removes_what_it_did_not_write(zoo_dir, tmp_path):
@@ -81,6 +91,7 @@ def test_render_never_removes_what_it_did_not_write(zoo_dir, tmp_path):
     render.render_leaderboard(out)
     render.render_leaderboard(out)
     assert json.loads((out / "mnist" / "Linf" / "Sub2026_CNN.json").read_text()) == accepted
-    assert (out / "evaluations" / "Sub2026_CNN.json").is_file() and (out / "notes.md").read_text() == "# my notes\n"
+    assert (out / "evaluations" / "mnist" / "Linf" / "Sub2026_CNN.json").is_file()
+    assert (out / "notes.md").read_text() == "# my notes\n"
     assert not (out / "cifar10_Linf.md").exists()
     assert not list(out.rglob("*.partial"))

@@ -10,8 +10,9 @@ from robustbench_logits.leaderboard.schema import SubmissionError
 
 
 def _write(root, name, autoattack):
-    entry = entry_from_result(SUBMISSION | {"model_name": name}, submission_evaluation(autoattack), f"evaluations/{name}.json")
-    write_json(store.evaluation_path(root, name), submission_evaluation(autoattack))
+    entry = entry_from_result(SUBMISSION | {"model_name": name}, submission_evaluation(autoattack),
+                              f"evaluations/mnist/Linf/{name}.json")
+    write_json(store.evaluation_path(root, "mnist", "Linf", name), submission_evaluation(autoattack))
     write_json(store.entry_path(root, entry), entry)
     return entry
 
@@ -19,7 +20,7 @@ def _write(root, name, autoattack):
 def test_layout_is_dataset_threat_model_name(tmp_path):
     entry = _write(tmp_path, "Sub2026_CNN", 0.5)
     assert store.entry_path(tmp_path, entry) == tmp_path / "mnist" / "Linf" / "Sub2026_CNN.json"
-    assert store.find_entry(tmp_path, "Sub2026_CNN") == tmp_path / "mnist" / "Linf" / "Sub2026_CNN.json"
+    assert store.find_entry(tmp_path, "mnist", "Linf", "Sub2026_CNN") == tmp_path / "mnist" / "Linf" / "Sub2026_CNN.json"
     assert [e["model_name"] for e in store.load_entries(tmp_path)] == ["Sub2026_CNN"]
     assert store.load_entries(tmp_path, source="zoo") == []
 
@@ -27,17 +28,17 @@ def test_layout_is_dataset_threat_model_name(tmp_path):
 def test_retire_keeps_every_previous_version_in_order(tmp_path):
     first = _write(tmp_path, "Sub2026_CNN", 0.5)
     with store.locked(tmp_path):
-        store.retire(tmp_path, "Sub2026_CNN")
-    assert store.find_entry(tmp_path, "Sub2026_CNN") is None
+        store.retire(tmp_path, "mnist", "Linf", "Sub2026_CNN")
+    assert store.find_entry(tmp_path, "mnist", "Linf", "Sub2026_CNN") is None
     second = _write(tmp_path, "Sub2026_CNN", 0.4)
     with store.locked(tmp_path):
-        store.retire(tmp_path, "Sub2026_CNN")
-    [one, two] = store.history_of(tmp_path, "Sub2026_CNN")
+        store.retire(tmp_path, "mnist", "Linf", "Sub2026_CNN")
+    [one, two] = store.history_of(tmp_path, "mnist", "Linf", "Sub2026_CNN")
     assert json.loads((one / "entry.json").read_text())["autoattack_acc"] == first["autoattack_acc"] == "50.00"
     assert json.loads((two / "entry.json").read_text())["autoattack_acc"] == second["autoattack_acc"] == "40.00"
-    assert json.loads((one / "entry.json").read_text())["evaluation"]["file"] == "history/Sub2026_CNN/1/evaluation.json"
+    assert json.loads((one / "entry.json").read_text())["evaluation"]["file"] == "history/mnist/Linf/Sub2026_CNN/1/evaluation.json"
     assert json.loads((one / "evaluation.json").read_text())["autoattack_acc"] == 0.5
-    assert store.history_of(tmp_path, "Sub2026_CNN") == [one, two] and store.load_entries(tmp_path) == []
+    assert store.history_of(tmp_path, "mnist", "Linf", "Sub2026_CNN") == [one, two] and store.load_entries(tmp_path) == []
 
 
 def test_a_damaged_entry_is_named_and_a_held_lock_times_out_with_a_sentence(tmp_path):

@@ -11,7 +11,7 @@ from safetensors.torch import save_file
 from robustbench_logits import zoo
 from robustbench_logits.eps import EpsError, EpsRangeWarning
 from robustbench_logits.errors import ModelError, UserError, WeightsError
-from robustbench_logits.evaluate import BenchmarkResult
+from robustbench_logits.evaluation import BenchmarkResult
 from robustbench_logits.leaderboard import render, store
 from robustbench_logits.leaderboard import submit as submit_module
 from robustbench_logits.leaderboard.fields import percent
@@ -64,7 +64,7 @@ def test_submit_remeasures_and_marks_an_inflated_claim(zoo_dir, tmp_path):
     out = tmp_path / "lb"
     entry = submit_module.submit(_submission(tmp_path, autoattack_acc="90.00"), weights, arch="cnn2c2f",
                                  n_examples=16, leaderboard_dir=out, progress=False)
-    evaluation = json.loads((out / "evaluations" / "Sub2026_CNN.json").read_text())
+    evaluation = json.loads((out / "evaluations" / "mnist" / "Linf" / "Sub2026_CNN.json").read_text())
     assert evaluation["n_examples"] == 16
     assert evaluation["provenance"]["model"]["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert entry["autoattack_acc"] == percent(evaluation["autoattack_acc"]) and float(entry["autoattack_acc"]) < 89.0
@@ -83,8 +83,8 @@ def test_resubmitting_a_name_is_refused_unless_replace_which_keeps_history(zoo_d
     assert _snapshot(out) == before and fake_benchmark == ["Sub2026_CNN"]  # refused before evaluating
     second = submit_module.submit(_submission(tmp_path, eps="8/255"), weights, arch="cnn2c2f", leaderboard_dir=out,
                                   replace=True, progress=False)
-    assert second["eps"] == "8/255" and json.loads(store.find_entry(out, "Sub2026_CNN").read_text()) == second
-    [previous] = store.history_of(out, "Sub2026_CNN")
+    assert second["eps"] == "8/255" and json.loads(store.find_entry(out, "mnist", "Linf", "Sub2026_CNN").read_text()) == second
+    [previous] = store.history_of(out, "mnist", "Linf", "Sub2026_CNN")
     kept = json.loads((previous / "entry.json").read_text())
     assert kept["eps"] == first["eps"] == "0.3" and kept["autoattack_acc"] == first["autoattack_acc"]
     assert json.loads((previous / "evaluation.json").read_text())["eps"] == 0.3
@@ -147,8 +147,7 @@ def test_device_and_leaderboard_dir_are_checked_before_evaluating(zoo_dir, tmp_p
 
 def test_a_zoo_name_is_refused(zoo_dir, tmp_path, fake_benchmark):
     make_record(zoo_dir, "Sub2026_CNN", "cnn2c2f.sub_mnist", clean=0.9, autoattack=0.2, worst=0.2, adaptive=None)
-    zoo._entries.cache_clear()
-    with pytest.raises(SubmissionError, match="name of a zoo model"):
+    with pytest.raises(SubmissionError, match="is the name of a mnist Linf zoo model"):
         submit_module.submit(_submission(tmp_path), _weights(tmp_path), arch="cnn2c2f", leaderboard_dir=tmp_path / "lb")
     assert fake_benchmark == []
 
@@ -193,7 +192,6 @@ def _renderer(out, rounds, results):
 
 def test_parallel_submitters_and_renderers_lose_no_accepted_entry(zoo_dir, tmp_path, fake_benchmark):
     make_record(zoo_dir, "Alpha", "cnn2c2f.alpha_mnist", clean=0.9, autoattack=0.2, worst=0.2, adaptive=None)
-    zoo._entries.cache_clear()
     weights, out = _weights(tmp_path), tmp_path / "lb"
     n_submitters, per_submitter = 6, 4
     submissions = [[_submission(tmp_path, model_name=f"P{i}S{j}2026_CNN") for j in range(per_submitter)]
@@ -213,10 +211,10 @@ def test_parallel_submitters_and_renderers_lose_no_accepted_entry(zoo_dir, tmp_p
     assert len(accepted) == n_submitters * per_submitter
     on_disk = sorted(e["model_name"] for e in store.load_entries(out, source="submission"))
     assert on_disk == accepted
-    assert all((out / "evaluations" / f"{name}.json").is_file() for name in accepted)
+    assert all((out / "evaluations" / "mnist" / "Linf" / f"{name}.json").is_file() for name in accepted)
     render.render_leaderboard(out)
     table = (out / "mnist_Linf.md").read_text()
-    assert all(f"| {name} |" in table for name in accepted)
+    assert all(f"| {name} | A defense" in table for name in accepted)
     assert not list(out.rglob("*.partial"))
 
 
@@ -232,4 +230,4 @@ def test_parallel_submitters_of_one_name_get_exactly_one_entry(zoo_dir, tmp_path
         process.join(timeout=60)
     assert sorted(kind for kind, _ in reports) == ["error", "error", "error", "ok"]
     assert all("already on the leaderboard" in message for kind, message in reports if kind == "error")
-    assert [e["model_name"] for e in store.load_entries(out)] == ["Sub2026_CNN"] and store.history_of(out, "Sub2026_CNN") == []
+    assert [e["model_name"] for e in store.load_entries(out)] == ["Sub2026_CNN"] and store.history_of(out, "mnist", "Linf", "Sub2026_CNN") == []

@@ -9,10 +9,11 @@ from typing import Any
 from robustbench_logits import zoo
 from robustbench_logits.eps import check_eps
 from robustbench_logits.errors import UserError
-from robustbench_logits.evaluate import EvaluationSuite, benchmark, load_model_for_eval
+from robustbench_logits.evaluation import EvaluationSuite, benchmark, load_model_for_eval
 from robustbench_logits.leaderboard.fields import percent
 from robustbench_logits.leaderboard.ranking import protocol_groups
 from robustbench_logits.leaderboard.templating import render_template
+from robustbench_logits.models.pretrained import load_model as load_zoo_model
 
 __all__ = ["Comparison", "compare_with_zoo"]
 
@@ -74,7 +75,7 @@ def compare_with_zoo(
     candidate, candidate_name, candidate_sha = load_model_for_eval(model_spec, dataset, weights)
     if candidate_name in names:
         candidate_name = f"{candidate_name} (yours)"
-    models = [(candidate_name, candidate, candidate_sha)] + [(n, zoo.load_model(n), zoo.weights_sha256(n)) for n in names]
+    models = [(candidate_name, candidate, candidate_sha)] + [(n, load_zoo_model(n, dataset=dataset), zoo.get_entry(n, dataset=dataset).sha256) for n in names]
     results = {}
     for name, model, sha256 in models:
         results[name] = benchmark(model, dataset=dataset, threat_model=threat_model, eps=eps, n_examples=n_examples,

@@ -11,49 +11,74 @@ validated before it is returned.
 
 Entries are derived, never typed: :func:`entry_from_zoo` from a zoo record,
 :func:`entry_from_result` from a fresh evaluation of a submitted model (the claimed numbers are
-kept beside the measured ones, never used). Credits come from :mod:`robustbench_logits.papers`.
+kept beside the measured ones, never used). Credits come from :mod:`robustbench_logits.papers`
+(the record names its paper by key); nothing is read from live recipe code.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from robustbench_logits.eps import format_eps
 from robustbench_logits.errors import ModelError, WeightsError
-from robustbench_logits.leaderboard.fields import index_ranges, percent
+from robustbench_logits.leaderboard.fields import evaluated_examples, interval, percent, percent_interval
 from robustbench_logits.leaderboard.schema import validate_entry
-from robustbench_logits.papers import PAPERS, Paper
+from robustbench_logits.papers import get_paper
+from robustbench_logits.zoo import ZooRecord
 
-if TYPE_CHECKING:  # a type only: entries are derived from a record's data, not from the zoo module
-    from robustbench_logits.zoo import ZooEntry
-
-__all__ = ["CLAIM_TOLERANCE_POINTS", "entry_from_result", "entry_from_zoo", "paper_of"]
+__all__ = ["CLAIM_TOLERANCE_POINTS", "VERDICTS", "entry_from_result", "entry_from_zoo"]
 
 #: A submission whose measured AutoAttack accuracy is more than this many points below its claim is marked.
 CLAIM_TOLERANCE_POINTS = 1.0
 
-# Methods another paper proposed, whichever seed paper's protocol a recipe follows (issue 10 item 3).
-_PROPOSED_BY = {"pgd-at": "madry2018", "pgd_at": "madry2018", "trades": "zhang2019", "mart": "wang2020",
-                "alp": "kannan2018", "fast-at": "wong2020", "fast_at": "wong2020"}
-# A legacy record names its paper in prose; the first of these found names the key.
-_PROSE_KEYS = (("Kanai", "kanai2021"), ("Summers", "summers2019"), ("Probabilistically Compact", "li2021"),
-               ("PC-LC", "li2021"), ("LCAT", "lcat"), ("LMA", "lma"))
+#: An entry's verdict, from the severities of the indicators that fired (docs/evaluation.md).
+VERDICTS = ("reliable", "reliable, with notes", "unreliable")
 
 
-def paper_of(recipe: str, paper: str) -> Paper | None:
-    """The paper that proposed a record's method: a key of the papers table, or found in the record's prose."""
-    if paper in PAPERS:
-        return PAPERS[paper]
-    if recipe in _PROPOSED_BY:
-        return PAPERS[_PROPOSED_BY[recipe]]
-    found = sorted((paper.find(text), key) for text, key in _PROSE_KEYS if text in paper)
-    return PAPERS[found[0][1]] if found else None
+def _intervals(evaluation: dict[str, Any]) -> dict[str, list[str] | None]:
+    """95 % intervals of the headline accuracies as percent strings: the evaluation's own, else from its counts."""
+    n = evaluation["n_examples"]
+    found = {}
+    for key in ("clean_acc", "autoattack_acc", "adaptive_acc", "worst_case_acc"):
+        value = evaluation.get(key)
+        recorded = evaluation.get(f"{key}_ci95")
+        found[key] = percent_interval(recorded if recorded is not None else (None if value is None else interval(value, n)))
+    return found
+
+
+def _verdict(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """Reliability, notes, indicators and escalation of an evaluation, old (flags only) or new (indicators)."""
+    if "indicators" in evaluation:
+        indicators = [{"name": i["name"], "severity": i["severity"], "message": i.get("message", "")}
+                      for i in evaluation["indicators"]]
+        unreliable = any(i["severity"] == "unreliable" for i in indicators)
+    else:  # recorded before severities: every flag meant "unreliable"
+        indicators = [{"name": name, "severity": "unreliable", "message": message}
+                      for name, message in (evaluation.get("flags") or {}).items()]
+        unreliable = bool(indicators)
+    notes = [f"{i['name']}: {i['message']}" for i in indicators if i["severity"] == "note"]
+    escalation = evaluation.get("escalation") or {}
+    rounds = escalation.get("rounds") or []
+    before = (evaluation.get("worst_case") or {}).get("before_escalation", rounds[0]["robust_accuracy"] if rounds else None)
+    return {
+        "unreliable": unreliable,
+        "verdict": VERDICTS[2] if unreliable else VERDICTS[1] if notes else VERDICTS[0],
+        "indicators": indicators,
+        "notes": notes,
+        "escalation": {"enabled": bool(escalation.get("enabled", False)), "converged": escalation.get("converged"),
+                       "rounds": max(len(rounds) - 1, 0),
+                       "before_escalation": percent(before if before is not None else evaluation["worst_case_acc"])},
+    }
 
 
 def _measured_fields(evaluation: dict[str, Any]) -> dict[str, Any]:
-    """The RobustBench accuracy fields and our extensions, from one ``BenchmarkResult.to_dict()``."""
+    """The RobustBench accuracy fields and our extensions, from one ``BenchmarkResult.to_dict()``.
+
+    ``external`` is the worst case after escalation: RobustBench's tools sort by it, so they rank as we do.
+    """
     provenance = evaluation.get("provenance", {})
-    flags = dict(evaluation.get("flags") or {})
+    verdict = _verdict(evaluation)
+    flags = {i["name"]: i["message"] for i in verdict["indicators"] if i["severity"] == "unreliable"}
     return {
         "dataset": evaluation["dataset"],
         "eps": format_eps(evaluation["eps"]),
@@ -61,11 +86,16 @@ def _measured_fields(evaluation: dict[str, Any]) -> dict[str, Any]:
         "autoattack_acc": percent(evaluation.get("autoattack_acc")),
         "external": percent(evaluation["worst_case_acc"]),
         "footnote": evaluation.get("footnote") or "",
-        "unreliable": bool(flags),
+        "unreliable": verdict["unreliable"],
         "threat_model": evaluation["threat_model"],
         "eps_value": evaluation["eps"],
         "worst_case_acc": percent(evaluation["worst_case_acc"]),
         "adaptive_acc": percent(evaluation.get("adaptive_acc")),
+        "ci95": _intervals(evaluation),
+        "verdict": verdict["verdict"],
+        "notes": verdict["notes"],
+        "indicators": verdict["indicators"],
+        "escalation": verdict["escalation"],
         "per_attack": {name: percent(value) for name, value in evaluation.get("per_attack", {}).items()},
         "flags": flags,
         "n_examples": evaluation["n_examples"],
@@ -80,64 +110,54 @@ def _evaluation_pointer(evaluation: dict[str, Any], file: str, json_pointer: str
         "json_pointer": json_pointer,
         "suite": evaluation.get("suite", ""),
         "seed": provenance.get("seeds", {}).get("base", 0),
-        "example_indices": index_ranges(provenance.get("dataset", {}).get("example_indices", [])),
+        "example_indices": evaluated_examples(evaluation),
     }
 
 
-def _paper_epochs(recipe: str, dataset: str, arch: str) -> int | None:
-    """The epochs the recipe's paper setting states (what a zoo model's budget is a fraction of)."""
-    from robustbench_logits.errors import UserError
-    from robustbench_logits.recipes import get_recipe
-
-    try:
-        return get_recipe(recipe).setup(dataset, arch).epochs
-    except UserError:
-        return None
-
-
-def _training_fields(training: dict[str, Any], recipe: str, dataset: str, arch: str) -> dict[str, Any] | None:
-    if not training:
-        return None
+def _training_fields(record: ZooRecord) -> dict[str, Any]:
+    """What the record says about the training run: epochs against the paper's, budget, selection, convergence."""
+    training, budget = record.training, record.budget
     return {
         "epochs": training.get("epochs", 0),
-        "paper_epochs": _paper_epochs(recipe, dataset, arch),
-        "budget": training.get("setup", {}).get("budget", ""),
+        "paper_epochs": training.get("paper_epochs"),
+        "budget": budget.get("note", ""),
         "seed": training.get("seed", 0),
         "selection": training.get("selection", ""),
         "selected_epoch": training.get("selected_epoch"),
-        "wall_time_seconds": training.get("wall_time_seconds"),
+        "wall_time_seconds": budget.get("wall_time_seconds"),
+        "converged": training.get("converged"),
+        "departures": list(record.departures),
     }
 
 
-def entry_from_zoo(record: ZooEntry) -> dict[str, Any]:
-    """The leaderboard entry of a shipped model, derived from its zoo record (never typed twice).
+def entry_from_zoo(record: ZooRecord) -> dict[str, Any]:
+    """The leaderboard entry of a shipped model, derived from its zoo record only (never typed twice).
 
-    RobustBench fields come from the record's evaluation (a ``BenchmarkResult.to_dict()``);
-    ``reported`` is null because a zoo model trained on a fraction of its paper's schedule makes
-    no claim. ``external`` holds the worst case (RobustBench ranks by it when present).
+    RobustBench fields come from the record's evaluation summary and the papers table (the
+    record names its paper by key); ``reported`` is null because a zoo model makes no claim of
+    its own. ``external`` holds the worst case after escalation (RobustBench ranks by it).
     """
     if record.evaluation is None:
         raise ModelError(f"zoo model {record.name} has no evaluation yet: run scripts/build_zoo.py {record.tag}")
-    paper = paper_of(record.recipe, record.paper)
-    training = record.training or {}
-    title = training.get("recipe_title", record.recipe)
-    # A baseline (recipe paper "... (Baseline, ST)") is not the paper's method: name it as RobustBench
-    # names its "Standardly trained model", and keep the paper whose protocol it follows as the link.
-    baseline = "baseline" in record.paper.lower() and record.recipe not in _PROPOSED_BY
-    name = f"{title} (baseline)" if baseline or paper is None else paper.title
+    paper = get_paper(record.paper)
+    title = record.training.get("recipe_title", record.recipe)
+    # A baseline is not its paper's method: named after its recipe, as RobustBench names its "Standardly
+    # trained model", with the paper whose protocol it follows as the link.
+    name = f"{title} (baseline)" if record.baseline else paper.title
     measured = _measured_fields(record.evaluation)
     if measured["weights_sha256"] != record.sha256:
         raise WeightsError(f"the evaluation of {record.name} is of other weights than the record's sha256: "
                            f"rerun scripts/build_zoo.py {record.tag}")
     built = {
-        "link": paper.link if paper else "", "name": name, "authors": paper.authors_text if paper else "",
-        "additional_data": False, "number_forward_passes": 1, "venue": paper.venue if paper else "N/A",
+        "link": paper.link, "name": name, "authors": paper.authors_text, "additional_data": False,
+        "number_forward_passes": 1, "venue": paper.venue,
         "architecture": record.arch + (f" + {record.head} head" if record.head else ""),
         "reported": None, **measured,
         "model_name": record.name, "timm_tag": record.tag, "source": "zoo",
         "recipe": {"name": record.recipe, "title": title, "paper": record.paper},
-        "training": _training_fields(training, record.recipe, record.dataset, record.arch),
-        "versions": {"training": training.get("versions", {}), "evaluation": record.evaluation.get("provenance", {}).get("versions", {})},
+        "training": _training_fields(record),
+        "versions": {"training": record.training.get("versions", {}),
+                     "evaluation": record.evaluation.get("provenance", {}).get("versions", {})},
         "evaluation": _evaluation_pointer(record.evaluation, f"robustbench_logits/weights/{record.tag}.json", "/evaluation"),
         "claim": None,
     }

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["FLAG_MEANINGS", "index_ranges", "markdown_cell", "percent"]
+from scipy.stats import binomtest
+
+__all__ = ["FLAG_MEANINGS", "evaluated_examples", "index_ranges", "interval", "markdown_cell", "percent", "percent_interval"]
 
 #: What each flag of :func:`robustbench_logits.evaluate.benchmark` means (docs/evaluation.md, "Flags").
 FLAG_MEANINGS = {
@@ -43,3 +46,26 @@ def index_ranges(indices: Sequence[int]) -> str:
 def markdown_cell(text: object) -> str:
     """Text safe inside a Markdown table cell: ``|`` escaped, line breaks folded (a name must not break its row)."""
     return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def interval(accuracy: float, n: int) -> list[float]:
+    """The exact 95 % Clopper-Pearson interval (fractions) of ``round(accuracy * n)`` correct of ``n``.
+
+    For evaluations recorded before ``benchmark`` wrote its own intervals: the count is exact (an
+    accuracy is a count over n), so the interval is the one ``benchmark`` computes (scipy's binomtest).
+    """
+    found = binomtest(round(accuracy * n), n).proportion_ci(confidence_level=0.95, method="exact")
+    return [float(found.low), float(found.high)]
+
+
+def percent_interval(bounds: Sequence[float] | None) -> list[str] | None:
+    """[lo, hi] fractions as RobustBench-style percent strings (["54.90", "61.10"])."""
+    return None if bounds is None else [percent(bounds[0]), percent(bounds[1])]
+
+
+def evaluated_examples(evaluation: dict[str, Any]) -> str:
+    """An evaluation's example indices as "0-999": from the full list, or a zoo summary's ``[first, last]`` ranges."""
+    dataset = evaluation.get("provenance", {}).get("dataset", {})
+    if "example_ranges" in dataset:
+        return ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in dataset["example_ranges"])
+    return index_ranges(dataset.get("example_indices", []))

@@ -13,24 +13,37 @@ from collections.abc import Iterable
 from typing import Any
 
 from robustbench_logits.eps import format_eps
-from robustbench_logits.leaderboard.fields import index_ranges
+from robustbench_logits.leaderboard.fields import evaluated_examples
 
-__all__ = ["protocol_groups", "protocol_key", "protocol_of", "rank_entries"]
+__all__ = ["protocol_groups", "protocol_key", "protocol_of", "rank_entries", "tied_with_previous"]
 
 
 def rank_entries(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Reliable entries best first by worst-case accuracy, then AutoAttack, then clean (then name);
-    unreliable entries after them, in the same order.
+    """Best first by worst-case accuracy after escalation, then AutoAttack, then clean, then name.
 
-    An unreliable entry's accuracies are upper bounds (a masking flag fired), so placing it among
-    measured numbers would rank a bound against measurements: tables list it last, unranked.
+    The worst case is also the entry's ``external`` field, which RobustBench's own tools sort by,
+    so they rank our entries as we do. An unreliable entry keeps its place, marked: its number is
+    an upper bound, and the mark (and its footnote) says so, as RobustBench marks its own.
     """
 
     def number(value: str | None) -> float:
         return -math.inf if value is None else float(value)
 
-    return sorted(entries, key=lambda e: (e["unreliable"], -number(e["worst_case_acc"]), -number(e["autoattack_acc"]),
+    return sorted(entries, key=lambda e: (-number(e["worst_case_acc"]), -number(e["autoattack_acc"]),
                                           -number(e["clean_acc"]), e["model_name"]))
+
+
+def tied_with_previous(ranked: list[dict[str, Any]]) -> list[bool]:
+    """Per ranked entry: does its worst-case 95 % interval overlap the one ranked just above it?
+
+    Overlapping neighbours are not distinguishable at this n; tables mark them tied rather than
+    pretend the order between them is measured.
+    """
+    marks = [False] * len(ranked)
+    for index in range(1, len(ranked)):
+        above, here = ranked[index - 1]["ci95"]["worst_case_acc"], ranked[index]["ci95"]["worst_case_acc"]
+        marks[index] = float(here[1]) >= float(above[0])  # sorted: here's value <= above's
+    return marks
 
 
 # Attack settings that say nothing about strength (bookkeeping, or eps, which the header states once).
@@ -56,7 +69,7 @@ def protocol_of(evaluation: dict[str, Any]) -> dict[str, Any]:
     attacks = provenance.get("attacks", [])
     return {
         "examples": f"{evaluation['n_examples']} {dataset.get('split', 'test')} examples of {evaluation['dataset']} "
-                    f"(indices {index_ranges(dataset.get('example_indices', []))})",
+                    f"(indices {evaluated_examples(evaluation)})",
         "threat": f"{evaluation['threat_model']}, eps = {format_eps(evaluation['eps'])}",
         "suite": evaluation.get("suite", ""),
         "attacks": [_describe_attack(a) for a in attacks if a.get("category") != "adaptive"],

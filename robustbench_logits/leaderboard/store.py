@@ -2,10 +2,13 @@
 
 Layout (RobustBench's ``model_info/<dataset>/<threat_model>/<name>.json``, issue 10 item 6)::
 
-    <root>/<dataset>/<threat_model>/<model_name>.json    an entry (zoo-derived or an accepted submission)
-    <root>/evaluations/<model_name>.json                  a submission's full BenchmarkResult
-    <root>/history/<model_name>/<n>/{entry,evaluation}.json   what a ``--replace`` superseded, oldest first
-    <root>/.leaderboard.lock                              the lock (filelock), never published
+    <root>/<dataset>/<threat_model>/<model_name>.json               an entry (zoo-derived or an accepted submission)
+    <root>/evaluations/<dataset>/<threat_model>/<model_name>.json   a submission's full BenchmarkResult
+    <root>/history/<dataset>/<threat_model>/<model_name>/<n>/{entry,evaluation}.json
+                                                                    what a ``--replace`` superseded, oldest first
+    <root>/.leaderboard.lock                                        the lock (filelock), never published
+
+A model name is unique within a dataset and threat model (as in RobustBench's ``model_info``).
 
 Several ``rbl submit`` and ``rbl leaderboard`` processes may run at once (issue 9): every change
 happens under :func:`locked` (a ``filelock.FileLock``, which works across processes), every file
@@ -56,9 +59,9 @@ def entry_path(root: str | os.PathLike, entry: dict[str, Any]) -> Path:
     return Path(root, entry["dataset"], entry["threat_model"], f"{entry['model_name']}.json")
 
 
-def evaluation_path(root: str | os.PathLike, model_name: str) -> Path:
+def evaluation_path(root: str | os.PathLike, dataset: str, threat_model: str, model_name: str) -> Path:
     """Where a submission's full evaluation lives (the entry's ``evaluation.file``, relative to root)."""
-    return Path(root, "evaluations", f"{model_name}.json")
+    return Path(root, "evaluations", dataset, threat_model, f"{model_name}.json")
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -84,30 +87,30 @@ def load_entries(root: str | os.PathLike, source: str | None = None) -> list[dic
     return found
 
 
-def find_entry(root: str | os.PathLike, model_name: str) -> Path | None:
-    """The entry file of ``model_name`` in any dataset / threat model, if there is one."""
-    matches = [path for path in _entry_files(Path(root)) if path.stem == model_name]
-    return matches[0] if matches else None
+def find_entry(root: str | os.PathLike, dataset: str, threat_model: str, model_name: str) -> Path | None:
+    """The entry file of ``model_name`` on this dataset and threat model, if there is one."""
+    path = Path(root, dataset, threat_model, f"{model_name}.json")
+    return path if path.is_file() else None
 
 
-def history_of(root: str | os.PathLike, model_name: str) -> list[Path]:
+def history_of(root: str | os.PathLike, dataset: str, threat_model: str, model_name: str) -> list[Path]:
     """The superseded versions of a model, oldest first (each a directory with entry.json and evaluation.json)."""
-    base = Path(root, "history", model_name)
+    base = Path(root, "history", dataset, threat_model, model_name)
     return sorted((p for p in base.iterdir() if p.name.isdigit()), key=lambda p: int(p.name)) if base.is_dir() else []
 
 
-def retire(root: str | os.PathLike, model_name: str) -> Path | None:
-    """Move the current entry and evaluation of ``model_name`` into its history (call under :func:`locked`).
+def retire(root: str | os.PathLike, dataset: str, threat_model: str, model_name: str) -> Path | None:
+    """Move the current entry and evaluation of a model into its history (call under :func:`locked`).
 
     Copies first, then removes the originals, so an interruption leaves the entry in place, never
     nowhere. Returns the history directory, or None when there was nothing to retire.
     """
-    current = find_entry(root, model_name)
+    current = find_entry(root, dataset, threat_model, model_name)
     if current is None:
         return None
-    previous = history_of(root, model_name)
-    target = Path(root, "history", model_name, str(int(previous[-1].name) + 1 if previous else 1))
-    evaluation = evaluation_path(root, model_name)
+    previous = history_of(root, dataset, threat_model, model_name)
+    target = Path(root, "history", dataset, threat_model, model_name, str(int(previous[-1].name) + 1 if previous else 1))
+    evaluation = evaluation_path(root, dataset, threat_model, model_name)
     entry = read_json(current)
     if evaluation.is_file():
         write_json(target / "evaluation.json", read_json(evaluation))

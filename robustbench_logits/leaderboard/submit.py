@@ -4,7 +4,7 @@ Every input is checked before the (long) evaluation: the submission against its 
 through the one parser, accuracies at most 100, the weights file, the architecture and its fit,
 the device, the leaderboard directory, and the name (a zoo model's name is refused; an existing
 submission's name too, unless ``replace=True``, which moves the previous entry and evaluation to
-``history/<name>/<n>/``). The evaluation runs without the lock; the write (re-check the name,
+``history/<dataset>/<threat_model>/<name>/<n>/``). The evaluation runs without the lock; the write (re-check the name,
 retire, write evaluation and entry, re-render) runs under it, so concurrent submitters and
 renderers never lose an accepted entry (issue 9).
 
@@ -26,11 +26,11 @@ from robustbench_logits._files import load_state_dict, sha256_file, write_json
 from robustbench_logits.data import DATASETS
 from robustbench_logits.eps import check_eps
 from robustbench_logits.errors import ModelError
-from robustbench_logits.evaluate import benchmark, load_model_for_eval
+from robustbench_logits.evaluation import benchmark, load_model_for_eval
 from robustbench_logits.leaderboard.entries import entry_from_result
 from robustbench_logits.leaderboard.render import render_leaderboard
 from robustbench_logits.leaderboard.schema import SubmissionError, validate_submission
-from robustbench_logits.leaderboard.store import evaluation_path, find_entry, locked, retire
+from robustbench_logits.leaderboard.store import entry_path, evaluation_path, find_entry, locked, retire
 from robustbench_logits.models import create_model
 from robustbench_logits.validation import check_device, check_model_dtype, check_output_path
 
@@ -81,10 +81,11 @@ def _submitted_model(submission: dict[str, Any], weights: Path, arch: str | None
     return model.eval(), sha256_file(weights)
 
 
-def _check_name(out: Path, name: str, replace: bool) -> None:
-    if name in zoo.list_models():
-        raise SubmissionError(f"{name} is the name of a zoo model: choose another model_name")
-    existing = find_entry(out, name)
+def _check_name(out: Path, submission: dict[str, Any], replace: bool) -> None:
+    name, dataset, threat = submission["model_name"], submission["dataset"], submission.get("threat_model", "Linf")
+    if name in zoo.list_models(dataset=dataset, threat_model=threat):
+        raise SubmissionError(f"{name} is the name of a {dataset} {threat} zoo model: choose another model_name")
+    existing = find_entry(out, dataset, threat, name)
     if existing is not None and not replace:
         raise SubmissionError(f"{name} is already on the leaderboard ({existing}): choose another model_name, "
                               "or pass --replace to supersede it (the previous entry is kept in history/)")
@@ -109,26 +110,27 @@ def submit(
     model and eps (first ``n_examples`` test examples, seed 0), both claimed and measured numbers
     are recorded, and the entry is marked when the measured AutoAttack accuracy is more than
     :data:`~robustbench_logits.leaderboard.entries.CLAIM_TOLERANCE_POINTS` below the claim.
-    Writes ``<dataset>/<threat_model>/<model_name>.json`` and ``evaluations/<model_name>.json``,
+    Writes ``<dataset>/<threat_model>/<model_name>.json`` and ``evaluations/<dataset>/<threat_model>/<model_name>.json``,
     then re-renders the tables.
     """
     out = Path(leaderboard_dir)
     submission = read_submission(entry_file)
-    name = submission["model_name"]
-    check_output_path(evaluation_path(out, name), option="the leaderboard directory")
+    name, dataset, threat = submission["model_name"], submission["dataset"], submission.get("threat_model", "Linf")
+    check_output_path(evaluation_path(out, dataset, threat, name), option="the leaderboard directory")
     check_device(device)
-    _check_name(out, name, replace)
+    _check_name(out, submission, replace)
     model, sha256 = _submitted_model(submission, Path(weights), arch, Path(model_file) if model_file else None)
-    result = benchmark(model, dataset=submission["dataset"], threat_model=submission.get("threat_model", "Linf"),
-                       eps=check_eps(submission["eps"]), n_examples=n_examples, suite="standard", device=device,
-                       seed=0, data_dir=data_dir, model_name=name, weights_sha256=sha256, progress=progress)
+    result = benchmark(model, dataset=dataset, threat_model=threat, eps=check_eps(submission["eps"]), n_examples=n_examples,
+                       suite="standard", device=device, seed=0, data_dir=data_dir, model_name=name,
+                       weights_sha256=sha256, progress=progress)
     evaluation = result.to_dict()
-    entry = entry_from_result(submission, evaluation, evaluation_path(out, name).relative_to(out).as_posix())
+    evaluation_file = evaluation_path(out, dataset, threat, name)
+    entry = entry_from_result(submission, evaluation, evaluation_file.relative_to(out).as_posix())
     with locked(out):
-        _check_name(out, name, replace)  # another submitter may have taken the name while we evaluated
+        _check_name(out, submission, replace)  # another submitter may have taken the name while we evaluated
         if replace:
-            retire(out, name)
-        write_json(evaluation_path(out, name), evaluation)
-        write_json(out / submission["dataset"] / entry["threat_model"] / f"{name}.json", entry)
+            retire(out, dataset, threat, name)
+        write_json(evaluation_file, evaluation)
+        write_json(entry_path(out, entry), entry)
     render_leaderboard(out)
     return entry
