@@ -233,21 +233,23 @@ def zoo_command(
 
     console = Console()
     if name is not None:
-        console.print_json(json.dumps({k: v for k, v in zoo.get_entry(name).to_dict().items() if k != "evaluation"}))
+        console.print_json(json.dumps({k: v for k, v in zoo.get_entry(name, dataset).to_dict().items() if k != "evaluation"}))
         return
     table = Table(title="robustbench-logits zoo (accuracies computed by scripts/build_zoo.py)")
-    for column in ("name", "timm tag", "dataset", "eps", "clean", "AutoAttack", "worst case", "reliable"):
+    for column in ("name", "timm tag", "dataset", "eps", "clean", "AutoAttack", "worst case", "reliable", "converged"):
         table.add_column(column)
-    for model_name in zoo.list_models(dataset=dataset):
-        entry = zoo.get_entry(model_name)
+    for entry in zoo.records():
+        if dataset is not None and entry.dataset != dataset:
+            continue
         ev = entry.evaluation or {}
 
         def pct(key: str) -> str:
             return "-" if ev.get(key) is None else f"{100 * ev[key]:.1f}%"
 
         reliable = "-" if not ev else ("no (see flags)" if ev.get("unreliable") else "yes")
+        converged = {True: "yes", False: "no"}.get(entry.training.get("converged"), "-")
         table.add_row(entry.name, entry.tag, entry.dataset, f"{entry.eps:g}", pct("clean_acc"),
-                      pct("autoattack_acc"), pct("worst_case_acc"), reliable)
+                      pct("autoattack_acc"), pct("worst_case_acc"), reliable, converged)
     console.print(table)
 
 
