@@ -59,3 +59,21 @@ def test_a_plain_models_head_attribute_is_frozen_like_the_rest() -> None:
     inner_maximisation(model, x, torch.tensor([0, 2]), InnerMax(0.1, 0.05, 2), torch.Generator().manual_seed(0))
     assert dropout_modes == [False, False]
     assert all(module.training for module in model.modules())  # modes restored afterwards
+
+
+def test_fgsm_with_random_start_is_one_step_of_1_25_eps_from_a_uniform_point() -> None:
+    # Wong et al. 2020: delta ~ U(-eps, eps), delta += alpha sign(grad), clip to [-eps, eps] and [0, 1].
+    # On linear logits the gradient sign is s = sign(w_other - w_true) everywhere, so the result is
+    # clip(x0 + 1.25 eps s, x - eps, x + eps) from the start x0 = x + U(-eps, eps) drawn from the generator.
+    w_true = np.array([0.5, -1.0, 2.0, -0.3])
+    w_other = np.array([-0.5, 1.0, 1.0, 0.7])
+    model = _two_class_linear(w_true, w_other)
+    x = torch.tensor([[0.4, 0.5, 0.5, 0.6]], dtype=torch.float32)
+    eps = 0.3
+    attack = InnerMax(eps=eps, step_size=1.25 * eps, steps=1, start="uniform")
+    x_adv = inner_maximisation(model, x, torch.tensor([0]), attack, torch.Generator().manual_seed(3))
+    x0 = x + (2.0 * torch.rand(x.shape, generator=torch.Generator().manual_seed(3)) - 1.0) * eps
+    sign = torch.tensor(np.sign(w_other - w_true), dtype=torch.float32)
+    expected = torch.minimum(torch.maximum(x0 + 1.25 * eps * sign, x - eps), x + eps)
+    torch.testing.assert_close(x_adv, expected)
+    assert not torch.allclose(x_adv, x + eps * sign)  # this start leaves some pixel short of the face
