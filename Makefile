@@ -26,7 +26,7 @@ data: install
 	$(RBL) data fetch fashion_mnist || { [ "$$(id -u)" = 0 ] && apt-get update -qq && $(RBL) data fetch fashion_mnist; }
 
 # The main job: the shipped default model under RobustBench's protocol + adaptive attacks + flags.
-DEMO_MODEL ?= Kanai2021Constraining_BLF_AT_2C2F
+DEMO_MODEL ?= cnn2c2f.blf_at_mnist
 DEMO_N ?= 200
 demo: data
 	mkdir -p runs/demo
@@ -34,6 +34,11 @@ demo: data
 
 test: data
 	$(BIN)/python -m pytest -q
+
+# The zoo's training queue (resumable; skips finished runs): docs/training.md "The zoo queue".
+ZOO_RUNS ?= runs/zoo
+zoo-train: data
+	nohup nice -n 10 env OMP_NUM_THREADS=1 $(BIN)/python scripts/build_zoo.py --train-only --runs $(ZOO_RUNS) >> $(ZOO_RUNS).log 2>&1 &
 
 clean-venv:
 	rm -rf $(VENV)
