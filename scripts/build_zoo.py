@@ -40,7 +40,7 @@ from robustbench_logits._files import load_weights  # noqa: E402
 from robustbench_logits.papers import robustbench_name  # noqa: E402
 from robustbench_logits.recipes import ARCH_NAMES, CREDIT, cheaper_pgd, get_recipe  # noqa: E402
 from robustbench_logits.train import train  # noqa: E402
-from robustbench_logits.zoo import SCHEMA, WEIGHTS_DIR, ZooRecord, summarise_evaluation  # noqa: E402
+from robustbench_logits.zoo import SCHEMA, WEIGHTS_DIR, ZooRecord, records, summarise_evaluation  # noqa: E402
 
 RUNS = ROOT / "runs" / "zoo"
 EPS = {"mnist": 0.3, "fashion_mnist": 0.1}  # docs/models.md: sources of both
@@ -245,6 +245,35 @@ def build(plan: ZooPlan, runs: Path, n_examples: int, suite: str, threads: int) 
     return path
 
 
+def reevaluate_shipped(tag: str, n_examples: int, suite: str, threads: int, cache: Path) -> Path:
+    """Re-evaluate a shipped record's weights with the current evaluator (escalation on) and rewrite
+    its evaluation summary and side file; training fields are left as they are."""
+    record = zoo_records()[tag]
+    evaluation_file = cache / f"{tag}.evaluation-{suite}-{n_examples}.json"
+    evaluation = json.loads(evaluation_file.read_text()) if evaluation_file.is_file() else None
+    if evaluation is None or evaluation["provenance"]["model"]["weights_sha256"] != record.sha256:
+        torch.set_num_threads(threads)
+        model = create_model(record.arch, record.num_classes, record.in_chans, head=record.head,
+                             head_kwargs=record.head_kwargs or None, img_size=record.img_size)
+        model = load_weights(model, record.weights_path, expected_sha256=record.sha256).eval()
+        evaluation = benchmark(model, dataset=record.dataset, threat_model=record.threat_model, eps=record.eps,
+                               n_examples=n_examples, suite=suite, escalate=True, model_name=record.name,
+                               weights_sha256=record.sha256, progress=False).to_dict()
+        write_json(evaluation_file, evaluation)
+    summary, per_example = summarise_evaluation(evaluation)
+    side = json.loads(record.details_path.read_text())
+    write_json(record.details_path, {**side, "evaluation": per_example})
+    path = WEIGHTS_DIR / f"{tag}.json"
+    write_json(path, {**record.to_dict(), "evaluation": summary})
+    return path
+
+
+def zoo_records() -> dict[str, ZooRecord]:
+    """The shipped records by tag, read fresh."""
+    records.cache_clear()
+    return {r.tag: r for r in records()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tags", nargs="*", help="plan tags to build (default: all, in queue order)")
@@ -253,12 +282,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--runs", type=Path, default=RUNS, help="run directories (resumed when present)")
     parser.add_argument("--train-only", action="store_true", help="train (resume) the plans, evaluate nothing")
+    parser.add_argument("--finished-only", action="store_true",
+                        help="evaluate and package only plans whose training has finished; train nothing")
+    parser.add_argument("--reevaluate-shipped", action="store_true",
+                        help="re-evaluate shipped records that no finished plan replaces (cache under --runs)")
     args = parser.parse_args()
-    unknown = set(args.tags) - {p.tag for p in PLANS}
+    unknown = set(args.tags) - {p.tag for p in PLANS} - (set(zoo_records()) if args.reevaluate_shipped else set())
     if unknown:
         raise SystemExit(f"unknown plan tags {sorted(unknown)}: see PLANS in {__file__}")
     plans = [p for p in PLANS if not args.tags or p.tag in args.tags]
     for plan in plans:
+        if args.finished_only and not (args.runs / plan.tag / "metadata.json").is_file():
+            continue
         if args.train_only:
             try:
                 result = train_plan(plan, args.runs, args.threads)
@@ -270,10 +305,27 @@ def main() -> None:
                   f"val clean {meta.get('selected_val_clean_accuracy')}, val PGD {meta.get('selected_val_robust_accuracy')}, "
                   f"{meta.get('wall_time_seconds', 0):.0f} s", flush=True)
             continue
-        record = build(plan, args.runs, args.n, args.suite, args.threads)
-        evaluation = json.loads(record.read_text())["evaluation"]
-        print(f"{plan.tag}: clean {evaluation.get('clean_acc')}, AutoAttack {evaluation.get('autoattack_acc')}, "
-              f"unreliable {evaluation.get('unreliable')} -> {record}", flush=True)
+        try:
+            record = build(plan, args.runs, args.n, args.suite, args.threads)
+        except Exception as error:  # noqa: BLE001 - one failed plan must not stop the queue
+            print(f"{plan.tag}: FAILED {type(error).__name__}: {error}", flush=True)
+            continue
+        _report(plan.tag, record)
+    if args.reevaluate_shipped:
+        finished = {p.tag for p in PLANS if (args.runs / p.tag / "metadata.json").is_file()}
+        for tag in zoo_records():
+            if tag in finished or (args.tags and tag not in args.tags):
+                continue
+            try:
+                _report(tag, reevaluate_shipped(tag, args.n, args.suite, args.threads, args.runs))
+            except Exception as error:  # noqa: BLE001
+                print(f"{tag}: re-evaluation FAILED {type(error).__name__}: {error}", flush=True)
+
+
+def _report(tag: str, record: Path) -> None:
+    evaluation = json.loads(record.read_text())["evaluation"]
+    print(f"{tag}: clean {evaluation.get('clean_acc')}, AutoAttack {evaluation.get('autoattack_acc')}, "
+          f"worst case {evaluation.get('worst_case_acc')}, unreliable {evaluation.get('unreliable')} -> {record}", flush=True)
 
 
 if __name__ == "__main__":
