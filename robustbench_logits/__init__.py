@@ -27,8 +27,8 @@ _timm_registration.register()  # timm.create_model("cnn2c2f.blf_at_mnist", pretr
 __version__ = "0.1.0"
 
 _PUBLIC = {
-    "BenchmarkResult": "robustbench_logits.evaluate",
-    "benchmark": "robustbench_logits.evaluate",
+    "BenchmarkResult": "robustbench_logits.evaluation",
+    "benchmark": "robustbench_logits.evaluation",
     "create_model": "robustbench_logits.models",
     "list_models": "robustbench_logits.zoo",
     "load_dataset": "robustbench_logits.data",

@@ -13,12 +13,16 @@ Written by hand, because no library provides them:
 * the model *views* used by adaptive attacks (:func:`model_view`): the pre-head logits, the head
   replaced by tanh (Kanai et al. sec. 5.2), S-Tanh crafted with s = 1 (LCAT eq. 7).
 
-Everything else (FGSM, PGD, MIM, CW-L2, SPSA, Square, APGD, APGD-T, restarts) is torchattacks.
+Everything else (FGSM, PGD, MIM, CW-L2, SPSA, Square, APGD, APGD-T, restarts) is torchattacks,
+and AutoAttack's four components (plus APGD-DLR, used by escalation) are pyautoattack's own
+objects, each wrapped as one torchattacks-style :class:`AutoAttackComponent`, so every attack the
+evaluation runs goes through one interface and one helper, :func:`run_attack`.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -31,11 +35,14 @@ from robustbench_logits.errors import UserError
 
 __all__ = [
     "ATTACKS",
+    "AUTOATTACK_SETTINGS",
     "CATEGORIES",
     "PRESETS",
     "VIEWS",
     "AttackSpec",
+    "AutoAttackComponent",
     "MarginPGD",
+    "PassCounter",
     "adaptive_attacks",
     "attack_parameters",
     "cw_margin_loss",
@@ -43,10 +50,12 @@ __all__ = [
     "model_view",
     "preset",
     "project_to_threat_model",
+    "run_attack",
 ]
 
 #: Categories the masking diagnostics compare (evaluate.py runs them in this order).
-CATEGORIES = ("autoattack", "white_box", "long", "single_step", "black_box", "transfer", "user", "adaptive")
+CATEGORIES = ("autoattack", "white_box", "long", "single_step", "black_box", "transfer", "user", "adaptive",
+              "escalation")
 
 
 # --- the CW margin loss and PGD on it -------------------------------------------------------
@@ -161,6 +170,87 @@ def _apgdt(model: nn.Module, eps: float, norm: str, steps: int = 100, n_restarts
                               seed=seed)
 
 
+# --- AutoAttack's components, one attack each --------------------------------------------------
+
+#: component -> the settings AutoAttack ``version="standard"`` gives it for L-inf and L2
+#: (Croce & Hein 2020; read from pyautoattack's ``_set_version``). ``apgd-dlr`` is not in the
+#: standard version; escalation uses it (it is in ``version="plus"``).
+AUTOATTACK_SETTINGS: dict[str, dict[str, Any]] = {
+    "apgd-ce": {"n_iter": 100, "n_restarts": 1, "rho": 0.75, "eot_iter": 1},
+    "apgd-dlr": {"n_iter": 100, "n_restarts": 1, "rho": 0.75, "eot_iter": 1},
+    "apgd-t": {"n_iter": 100, "n_restarts": 1, "rho": 0.75, "eot_iter": 1, "n_target_classes": 9},
+    "fab-t": {"n_iter": 100, "n_restarts": 1, "n_target_classes": 9, "alpha_max": 0.1, "eta": 1.05, "beta": 0.9},
+    "square": {"n_queries": 5000, "n_restarts": 1, "p_init": 0.8, "loss": "margin", "resc_schedule": False},
+}
+
+# pyautoattack logs its checks (ending "See flags_doc.md for details", a file nobody ships) to the
+# logger it is given. Ours drops them: the evaluation's own indicators replace each check
+# (docs/evaluation.md, "AutoAttack's messages").
+_SILENT = logging.getLogger("robustbench_logits.attacks.pyautoattack")
+_SILENT.addHandler(logging.NullHandler())
+_SILENT.propagate = False
+
+
+class AutoAttackComponent(Attack):
+    """One pyautoattack component as a torchattacks ``Attack``: ``attack(x, y) -> x_adv``.
+
+    ``component`` is a key of :data:`AUTOATTACK_SETTINGS`; ``settings`` override its standard
+    values (escalation asks for more iterations, restarts, queries or EOT samples). pyautoattack
+    re-seeds torch with ``seed`` at every ``perturb``, as AutoAttack does before each attack.
+    """
+
+    def __init__(self, model: nn.Module, component: str, eps: float, norm: str = "Linf", seed: int = 0,
+                 **settings: Any) -> None:
+        if component not in AUTOATTACK_SETTINGS:
+            raise UserError(f"unknown AutoAttack component {component!r}: choose one of {', '.join(AUTOATTACK_SETTINGS)}")
+        unknown = set(settings) - set(AUTOATTACK_SETTINGS[component])
+        if unknown:
+            raise UserError(f"AutoAttack's {component} has no setting {', '.join(sorted(unknown))}: "
+                            f"use {', '.join(AUTOATTACK_SETTINGS[component])}")
+        super().__init__(f"AutoAttack/{component}", model)
+        self.component, self.eps, self.norm, self.seed = component, eps, norm, seed
+        self.settings = {**AUTOATTACK_SETTINGS[component], **settings}
+
+    def _build(self) -> Any:
+        from pyautoattack.autopgd_base import APGDAttack, APGDAttack_targeted
+        from pyautoattack.fab_pt import FABAttack_PT
+        from pyautoattack.square import SquareAttack
+
+        device = self.device or torch.device("cpu")
+        common = {"norm": self.norm, "eps": self.eps, "seed": self.seed, "device": device}
+        s = self.settings
+        if self.component in ("apgd-ce", "apgd-dlr"):
+            return APGDAttack(self.get_logits, loss=self.component.split("-")[1], logger=_SILENT, **common, **s)
+        if self.component == "apgd-t":
+            return APGDAttack_targeted(self.get_logits, logger=_SILENT, **common, **s)
+        if self.component == "fab-t":
+            return FABAttack_PT(self.get_logits, targeted=True, **common, **s)
+        return SquareAttack(self.get_logits, **common, **s)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # noqa: D102 - torchattacks hook
+        return self._build().perturb(images.clone().detach().to(self.device), labels.clone().detach().to(self.device))
+
+    def parameters_run(self) -> dict[str, Any]:
+        """The settings pyautoattack runs with, read back from its object (not assumed)."""
+        built = self._build()
+        names = {"n_iter", "n_restarts", "eot_iter", "n_target_classes", "alpha_max", "eta", "beta", "n_queries",
+                 "p_init", "loss", "norm", "eps", "seed"}
+        read = {k: v for k, v in vars(built).items() if k in names and isinstance(v, (int, float, str, bool))}
+        if hasattr(built, "thr_decr"):
+            read["rho"] = built.thr_decr
+        if hasattr(built, "rescale_schedule"):
+            read["resc_schedule"] = built.rescale_schedule
+        return {"component": self.component, **read}
+
+
+def _autoattack(component: str) -> Callable[..., Attack]:
+    def build(model: nn.Module, eps: float, norm: str, seed: int = 0, **settings: Any) -> Attack:
+        return AutoAttackComponent(model, component, eps, norm, seed=seed, **settings)
+
+    build.__name__ = f"_autoattack_{component.replace('-', '_')}"
+    return build
+
+
 #: kind -> (builder(model, eps, norm, **params) -> Attack, default category)
 ATTACKS: dict[str, tuple[Callable[..., Attack], str]] = {
     "fgsm": (_fgsm, "single_step"),
@@ -172,6 +262,11 @@ ATTACKS: dict[str, tuple[Callable[..., Attack], str]] = {
     "apgd_t": (_apgdt, "white_box"),
     "spsa": (_spsa, "black_box"),
     "square": (_square, "black_box"),
+    "aa_apgd_ce": (_autoattack("apgd-ce"), "white_box"),
+    "aa_apgd_dlr": (_autoattack("apgd-dlr"), "white_box"),
+    "aa_apgd_t": (_autoattack("apgd-t"), "white_box"),
+    "aa_fab_t": (_autoattack("fab-t"), "white_box"),
+    "aa_square": (_autoattack("square"), "black_box"),
 }
 
 
@@ -238,6 +333,8 @@ def attack_parameters(attack: Attack) -> dict[str, Any]:
     """
     if isinstance(attack, torchattacks.MultiAttack):
         return {**attack_parameters(attack.attacks[0]), "restarts": len(attack.attacks)}
+    if isinstance(attack, AutoAttackComponent):
+        return attack.parameters_run()
     return {k: v for k, v in vars(attack).items() if isinstance(v, (int, float, str, bool)) and not k.startswith("_")}
 
 
@@ -248,8 +345,12 @@ def attack_parameters(attack: Attack) -> dict[str, Any]:
 class AttackSpec:
     """One attack in a suite: ``kind`` from :data:`ATTACKS` with ``params``, or a user's instance.
 
-    ``category`` drives the masking diagnostics; ``view`` says which module the attack is
-    crafted on (:data:`VIEWS`); ``surrogate`` (a module) makes it a transfer attack.
+    ``category`` drives the indicators; ``view`` says which module the attack is crafted on
+    (:data:`VIEWS`); ``surrogate`` (a module) crafts it there instead (a transfer attack, or a
+    straight-through / log-probability copy of the model during escalation). ``seed_rule``:
+    ``"derived"`` seeds each (attack, chunk) on its own; ``"base"`` gives the attack the
+    evaluation's base seed, as AutoAttack re-seeds each of its attacks with its one seed (this
+    keeps our AutoAttack numbers identical to RobustBench's).
     """
 
     name: str
@@ -260,6 +361,7 @@ class AttackSpec:
     surrogate: nn.Module | None = field(default=None, repr=False)
     surrogate_name: str | None = None
     instance: Attack | None = field(default=None, repr=False)
+    seed_rule: str = "derived"
 
     def __post_init__(self) -> None:
         if self.instance is None and self.kind not in ATTACKS:
@@ -278,16 +380,20 @@ class AttackSpec:
         return cls(name=name or attack.attack, kind=type(attack).__name__, params=attack_parameters(attack),
                    instance=attack)
 
-    def build(self, model: nn.Module, eps: float, norm: str, seed: int | None = None) -> Attack:
+    def build(self, model: nn.Module, eps: float, norm: str, seed: int | None = None,
+              counter: "PassCounter | None" = None) -> Attack:
         """The torchattacks attack, crafted on ``surrogate`` or on :func:`model_view` of ``model``.
 
         ``seed``: for attacks that reset torch's RNG themselves (torchattacks' APGD, APGD-T and
         Square call ``manual_seed(self.seed)``, default 0), the seed they reset to, unless
         ``params`` fixes one. Without it a caller's seed would be silently ignored by them.
+        ``counter``: counts the forward/backward passes the attack makes (escalation's cost).
         """
         if self.instance is not None:
             return self.instance
         target = self.surrogate.eval() if self.surrogate is not None else model_view(model, self.view)
+        if counter is not None:
+            target = counter.wrap(target)
         builder, _ = ATTACKS[self.kind]
         try:
             attack = builder(target, eps, norm, **self.params)
@@ -300,7 +406,7 @@ class AttackSpec:
     def describe(self) -> dict[str, Any]:
         """JSON-ready provenance: name, kind, category, view, surrogate and parameters."""
         return {"name": self.name, "kind": self.kind, "category": self.category, "view": self.view,
-                "surrogate": self.surrogate_name, "params": dict(self.params)}
+                "surrogate": self.surrogate_name, "params": dict(self.params), "seed_rule": self.seed_rule}
 
 
 def adaptive_attacks(model: nn.Module, steps: int = 40, alpha: float | None = None) -> list[AttackSpec]:
@@ -326,6 +432,63 @@ def adaptive_attacks(model: nn.Module, steps: int = 40, alpha: float | None = No
     specs.append(AttackSpec("adaptive/prehead-apgd-dlr", "apgd", {"steps": 100, "loss": "dlr"}, "adaptive",
                             view="prehead"))
     return specs
+
+
+# --- running an attack: one helper for the cascade, probes, escalation and eps sweeps ----------------
+
+
+class PassCounter:
+    """Counts example passes through the modules it wraps: a forward of a batch of 250 is 250
+    forward passes, a backward through that batch's output is 250 backward passes.
+
+    Counted at the output of the module an attack is crafted on, so it works for any model and any
+    attack library (pyautoattack, torchattacks, ours) without their cooperation.
+    """
+
+    def __init__(self) -> None:
+        self.forward = 0
+        self.backward = 0
+
+    def wrap(self, module: nn.Module) -> nn.Module:
+        """``module`` behind a counting front (eval mode, so torchattacks restores eval afterwards)."""
+        return _Counted(module, self).eval()
+
+    def as_dict(self) -> dict[str, int]:
+        """JSON-ready totals."""
+        return {"forward": self.forward, "backward": self.backward}
+
+
+class _Counted(nn.Module):
+    def __init__(self, module: nn.Module, counter: PassCounter) -> None:
+        super().__init__()
+        self.module = module
+        self._counter = counter
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.module(x)
+        n = int(x.shape[0])
+        self._counter.forward += n
+        if out.requires_grad:
+            def count_backward(grad: torch.Tensor) -> torch.Tensor:
+                self._counter.backward += n
+                return grad
+
+            out.register_hook(count_backward)
+        return out
+
+
+def run_attack(spec: AttackSpec, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, norm: str,
+               seed: int, counter: PassCounter | None = None) -> torch.Tensor:
+    """Adversarial examples for ``(x, y)`` from ``spec``, projected onto the threat model.
+
+    Seeds torch with ``seed`` and gives it to attacks that re-seed themselves; puts ``model`` back
+    in eval mode afterwards (torchattacks restores the mode it found on the module it holds).
+    """
+    torch.manual_seed(seed)
+    attack = spec.build(model, eps, norm, seed=seed, counter=counter)
+    x_adv = attack(x, y)
+    model.eval()
+    return project_to_threat_model(x_adv.to(x.device).detach(), x, eps, norm)
 
 
 # --- presets: the papers' evaluation settings -----------------------------------------------------

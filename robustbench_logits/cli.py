@@ -155,9 +155,11 @@ def eval_command(
     device: Optional[str] = typer.Option(None, help="cpu, cuda, cuda:1 ... (default: where the model is)."),
     data_dir: Optional[Path] = typer.Option(None, help="Dataset dir (default $RBL_DATA or the cache)."),
     model_dir: Path = typer.Option(Path("models"), help="RobustBench models: its <model_dir>/<dataset>/<threat_model>/<name>.pt layout (downloaded there when online)."),
+    escalate: bool = typer.Option(True, help="When an indicator fires, escalate with stronger attacks until the accuracy converges."),
+    budget: float = typer.Option(1.0, help="Escalation budget: extra forward+backward passes as a multiple of the base evaluation's."),
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
-    """Evaluate a model: RobustBench's AutoAttack protocol, torchattacks suite, adaptive attacks, flags.
+    """Evaluate a model: RobustBench's AutoAttack protocol, adaptive attacks, indicators, escalation, 95 % intervals.
 
     Under `torchrun --nproc_per_node=N -m robustbench_logits.cli eval ...` the examples are
     sharded across ranks; rank 0 writes the one gathered result.
@@ -165,7 +167,7 @@ def eval_command(
     import json
     import os
 
-    from robustbench_logits.evaluate import benchmark, eps_sweep, load_model_for_eval
+    from robustbench_logits.evaluation import EscalationBudget, benchmark, eps_sweep, load_model_for_eval
     from robustbench_logits.hub import load_for_eval
 
     from robustbench_logits.eps import check_eps
@@ -185,7 +187,8 @@ def eval_command(
     surrogate_model = load_model_for_eval(surrogate, dataset)[0] if surrogate and surrogate.endswith(".py") else surrogate
     result = benchmark(network, dataset=dataset, threat_model=threat_model, eps=eps, n_examples=n, suite=suite,
                        surrogate=surrogate_model, device=device, batch_size=batch_size, seed=seed, data_dir=data_dir,
-                       model_name=name, weights_sha256=sha256, progress=progress)
+                       model_name=name, weights_sha256=sha256, progress=progress,
+                       escalate=EscalationBudget(max_cost=budget) if escalate else False)
     if int(os.environ.get("RANK", "0")) != 0:
         return
     out = out or Path(f"eval-{name}-{dataset}-{suite}.json")
@@ -196,12 +199,35 @@ def eval_command(
     table = Table(title=f"{name} on {dataset} ({threat_model}, eps={result.eps:g}, n={result.n_examples}, {suite})")
     table.add_column("attack")
     table.add_column("accuracy", justify="right")
-    for row, value in result.table():
-        table.add_row(row, value)
+    table.add_column("95 % CI (Clopper-Pearson)", justify="right")
+    for row in result.table():
+        table.add_row(*row)
     console = Console()
     console.print(table)
+    rounds = result.escalation["rounds"]
+    if len(rounds) > 1:
+        curve = Table(title="Escalation: robust accuracy after each round (cumulative cost)")
+        for column in ("round", "robust accuracy", "95 % CI", "passes fwd / bwd", "seconds"):
+            curve.add_column(column, justify="left" if column == "round" else "right")
+        for row in result.curve():
+            curve.add_row(*row)
+        console.print(curve)
+    state = result.escalation
+    if not state["enabled"]:
+        console.print("Escalation: off (--no-escalate): any indicator that fired is unreliable.")
+    elif len(rounds) == 1:
+        console.print("Escalation: nothing fired, no round needed.")
+    else:
+        console.print(f"Escalation: {'converged' if state['converged'] else 'NOT converged'} after "
+                      f"{state['spent']['rounds']} rounds, extra cost {state['spent']['cost']:.2f}x the base "
+                      f"evaluation (budget {state['budget']['max_cost']:g}x).")
+    for note in result.notes:
+        console.print(f"note: {note}")
     if result.unreliable:
         console.print(f"* {result.footnote}")
+    else:
+        console.print(f"Verdict: reliable - worst case {result.worst_case_acc:.2%} "
+                      f"[{result.worst_case['ci95'][0]:.1%}, {result.worst_case['ci95'][1]:.1%}] (95 % CI).")
     if sweep:
         try:
             eps_values = [float(v) for v in sweep.split(",")]

@@ -52,7 +52,7 @@ def test_robustbench_and_autoattack_import_without_importing_us_first():
         from robustbench.eval import benchmark
         import autoattack
         from autoattack.state import EvaluationState
-        print(autoattack.AutoAttack.__module__, "robustbench_logits.evaluate" in sys.modules)
+        print(autoattack.AutoAttack.__module__, "robustbench_logits.evaluation" in sys.modules)
     """)
     assert result.returncode == 0, result.stderr
     # our shim answered, and nothing heavier than the hook of our package was imported

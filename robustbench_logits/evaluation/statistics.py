@@ -1,0 +1,41 @@
+"""The two statistical tools every verdict uses, both from scipy (not hand-written).
+
+* :func:`ci95`: the exact 95 % Clopper-Pearson interval of an accuracy ``k / n``.
+* :func:`discordance_p`: the exact McNemar test on the discordant examples of two attacks
+  run on the same examples (a binomial test on ``b`` vs ``c``, one-sided: "the challenger is
+  stronger"); with ``c = 0`` it is the sign test ``0.5 ** b``.
+"""
+
+from __future__ import annotations
+
+from scipy.stats import binomtest
+
+__all__ = ["ci95", "discordance_p", "noise_allowance"]
+
+
+def ci95(k: int, n: int) -> list[float] | None:
+    """[lo, hi] (fractions) of the 95 % Clopper-Pearson interval of ``k`` successes in ``n``; None for n = 0."""
+    if n <= 0:
+        return None
+    interval = binomtest(int(k), int(n)).proportion_ci(confidence_level=0.95, method="exact")
+    return [float(interval.low), float(interval.high)]
+
+
+def discordance_p(b: int, c: int) -> float:
+    """One-sided exact McNemar p-value that ``b`` (challenger-only successes) exceeds ``c`` (the other's)."""
+    if b + c == 0:
+        return 1.0
+    return float(binomtest(int(b), int(b + c), 0.5, alternative="greater").pvalue)
+
+
+def noise_allowance(alpha: float) -> int:
+    """The most examples a round may newly break and still be sampling noise at level ``alpha``.
+
+    A round's newly broken examples are the discordant pairs between "robust before" and "robust
+    after" (none go the other way), so the exact McNemar test is the sign test ``0.5 ** k``; the
+    allowance is the largest ``k`` it does not reject (4 at alpha = 0.05).
+    """
+    k = 0
+    while discordance_p(k + 1, 0) >= alpha:
+        k += 1
+    return k
