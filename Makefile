@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RBL := $(BIN)/rbl
 
-.PHONY: demo test data install clean-venv
+.PHONY: demo test browser-test data install clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ demo: data
 
 test: data
 	$(BIN)/python -m pytest -q
+
+# The leaderboard page in headless Chromium (Debian's `chromium`; installed here when missing).
+# `make test` runs the same test where Chromium is installed and skips it otherwise.
+browser-test: install
+	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	$(BIN)/python -m pytest -q tests/test_leaderboard_page.py
 
 # The zoo's training queue (resumable; skips finished runs): docs/training.md "The zoo queue".
 ZOO_RUNS ?= runs/zoo

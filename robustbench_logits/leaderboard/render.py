@@ -20,7 +20,7 @@ from robustbench_logits.leaderboard.entries import VERDICTS, entry_from_zoo
 from robustbench_logits.leaderboard.fields import FLAG_MEANINGS
 from robustbench_logits.leaderboard.ranking import protocol_groups, protocol_key, rank_entries, tied_with_previous
 from robustbench_logits.leaderboard.schema import SubmissionError
-from robustbench_logits.leaderboard.store import entry_path, load_entries, locked, read_json
+from robustbench_logits.leaderboard.store import entry_files, entry_path, load_entries, locked, read_json
 from robustbench_logits.leaderboard.templating import render_template
 
 __all__ = ["GENERATED_MARK", "build_tables", "entry_links", "indicator_meanings", "render_leaderboard", "zoo_entries"]
@@ -107,9 +107,9 @@ def render_leaderboard(out_dir: str | os.PathLike = "leaderboard", *, cards_href
             path = entry_path(out, entry)
             write_json(path, entry)
             written.append(path)
-        for entry in load_entries(out, source="zoo"):  # zoo-derived entries of models no longer shipped
-            if entry_path(out, entry) not in written:
-                entry_path(out, entry).unlink()
+        for path in entry_files(out):  # zoo-derived entries of models no longer shipped (any format: ours to remove)
+            if path not in written and read_json(path).get("source") == "zoo":
+                path.unlink()
         tables = build_tables(derived + submissions, out)
         for table in tables:
             path = out / table["file"]

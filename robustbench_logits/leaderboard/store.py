@@ -31,7 +31,7 @@ from filelock import FileLock, Timeout
 from robustbench_logits._files import write_json
 from robustbench_logits.leaderboard.schema import SubmissionError, validate_entry
 
-__all__ = ["LOCK_NAME", "LOCK_TIMEOUT_SECONDS", "entry_path", "evaluation_path", "find_entry", "history_of",
+__all__ = ["LOCK_NAME", "LOCK_TIMEOUT_SECONDS", "entry_files", "entry_path", "evaluation_path", "find_entry", "history_of",
            "load_entries", "locked", "read_json", "retire"]
 
 LOCK_NAME = ".leaderboard.lock"
@@ -72,14 +72,16 @@ def read_json(path: Path) -> dict[str, Any]:
         raise SubmissionError(f"{path} is not valid JSON ({error.msg}, line {error.lineno}): fix or delete it") from None
 
 
-def _entry_files(root: Path) -> list[Path]:
+def entry_files(root: str | os.PathLike) -> list[Path]:
+    """Every entry file under ``root`` (``<dataset>/<threat_model>/<name>.json``), read or not."""
+    root = Path(root)
     return sorted(path for path in root.glob("*/*/*.json") if path.parts[-3] not in _NOT_ENTRIES)
 
 
 def load_entries(root: str | os.PathLike, source: str | None = None) -> list[dict[str, Any]]:
     """Every entry under ``root`` (optionally of one ``source``: "zoo" or "submission"), validated."""
     found = []
-    for path in _entry_files(Path(root)):
+    for path in entry_files(Path(root)):
         entry = read_json(path)
         if source is None or entry.get("source") == source:
             validate_entry(entry)
