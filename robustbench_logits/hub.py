@@ -28,6 +28,7 @@ from torch import nn
 from robustbench_logits import zoo
 from robustbench_logits._files import sha256_file
 from robustbench_logits.errors import ModelError, WeightsError
+from robustbench_logits.models.pretrained import load_model as load_pretrained
 
 __all__ = ["is_robustbench_name", "load_model", "load_for_eval", "robustbench_checkpoint_path"]
 
@@ -65,16 +66,15 @@ def robustbench_checkpoint_path(model_name: str, model_dir: str | os.PathLike, d
     return Path(model_dir) / dataset / threat_model.replace("_3d", "") / f"{model_name}.pt"
 
 
-def _ours(model_name: str, dataset: str | None, threat_model: str | None) -> nn.Module:
-    entry = zoo.get_entry(model_name)
-    for asked, actual, what in ((dataset, entry.dataset, "dataset"), (threat_model, entry.threat_model, "threat model")):
-        if asked is not None and asked != actual:
-            wanted_dataset = dataset or entry.dataset
-            wanted_threat = threat_model or entry.threat_model
-            others = ", ".join(zoo.list_models(dataset=wanted_dataset, threat_model=wanted_threat)) or "none in our zoo"
-            raise ModelError(f"{entry.name} is a {entry.dataset} {entry.threat_model} model, not {asked} ({what}); "
-                             f"{wanted_dataset} {wanted_threat} models: {others}")
-    return zoo.load_model(entry.name)
+def _is_ours(model_name: str) -> bool:
+    """A name or timm tag of our zoo (names repeat across datasets, so membership, not lookup)."""
+    if model_name in zoo.list_models():
+        return True
+    try:
+        zoo.get_entry(model_name)
+    except ModelError:
+        return False
+    return True
 
 
 def _unknown(model_name: str, dataset: str, threat_model: str, table: dict[tuple[str, str], dict[str, Any]]) -> ModelError:
@@ -113,12 +113,8 @@ def load_model(
     it, the error says where to put the file.
     """
     threat_model = norm if norm is not None else threat_model
-    try:
-        zoo.get_entry(model_name)
-    except ModelError:
-        pass
-    else:
-        return _ours(model_name, dataset, threat_model)
+    if _is_ours(model_name):  # checks dataset/threat model against the record, sha256 of the weights
+        return load_pretrained(model_name, dataset=dataset, threat_model=threat_model)
     dataset = dataset or "cifar10"
     threat_model = threat_model or "Linf"
     if dataset not in _RB_DATASETS:
@@ -163,7 +159,7 @@ def load_for_eval(
 
     For ``rbl eval``: our own zoo names, files and timm names are left to the evaluation's loader.
     """
-    if spec.endswith(".py") or Path(spec).suffix or spec in zoo.list_models() or dataset not in _RB_DATASETS:
+    if spec.endswith(".py") or Path(spec).suffix or _is_ours(spec) or dataset not in _RB_DATASETS:
         return None
     if not is_robustbench_name(spec):
         return None

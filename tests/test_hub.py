@@ -81,7 +81,7 @@ def test_our_zoo_by_keywords_and_its_l2_error_lists_l2_models():
     message = str(error.value)
     l2 = zoo.list_models(dataset="mnist", threat_model="L2")
     listed = message.split("L2 models: ")[1]
-    assert listed == (", ".join(l2) or "none in our zoo")
+    assert listed == (", ".join(l2) or "none")
     assert name not in listed
 
 
@@ -91,3 +91,20 @@ def test_load_for_eval_leaves_our_names_and_files_alone(rb_model_dir):
     assert hub.load_for_eval("model.py", "cifar10", "Linf", model_dir) is None
     model, name, sha256 = hub.load_for_eval(RB_NAME, "cifar10", "Linf", model_dir)
     assert name == RB_NAME and len(sha256) == 64
+
+
+def test_rbl_eval_takes_a_robustbench_name(rb_model_dir, cifar10_dir, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from robustbench_logits.cli import app
+
+    model_dir, _ = rb_model_dir
+    out = tmp_path / "result.json"
+    result = CliRunner().invoke(app, ["eval", RB_NAME, "--dataset", "cifar10", "--data-dir", str(cifar10_dir),
+                                      "--model-dir", str(model_dir), "-n", "2", "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.read_text())
+    assert RB_NAME in json.dumps(record)
+    assert record["n_examples"] == 2
