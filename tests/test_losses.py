@@ -436,3 +436,186 @@ def test_bad_input_raises_one_line_errors() -> None:
         losses.logit_squeezing(t(Z_NAT), weight=-1.0)
     with pytest.raises(UserError, match="ratio"):
         losses.lrm_loss(t(Z_NAT), t(Z_ADV), torch.tensor(1.0), ratio=0.0)
+
+
+# ------------------------------------------------------------------------------ contracts
+# Exact error messages (one line, saying what to do), the papers' default hyperparameters,
+# and full float64 precision: each pins a behaviour a plausible edit could change silently.
+
+A, B = t(Z_NAT), t(Z_ADV)
+SHORT = labels(np.array([0, 1]))  # one label short of the three rows
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: losses.logit_squeezing(A, -1.0), "logit squeezing weight must be >= 0, got -1.0; set a non-negative logit squeezing weight"),
+        (lambda: losses.mixup_batch(A, labels(), alpha=0.0), "mixup alpha must be > 0, got 0.0; set a positive mixup alpha"),
+        (lambda: losses.alp_loss(A, B, labels(), clean_weight=1.5), r"clean_weight must be in \[0, 1\], got 1.5"),
+        (lambda: losses.alp_loss(A, B, labels(), clean_weight=-0.1), r"clean_weight must be in \[0, 1\], got -0.1"),
+        (lambda: losses.alp_loss(A, B, labels(), pairing_weight=-1.0), "ALP pairing_weight must be >= 0"),
+        (lambda: losses.lrm_loss(A, B, torch.tensor(1.0), beta=-1.0), "LRM beta must be >= 0"),
+        (lambda: losses.lrm_loss(A, B, torch.tensor(1.0), ratio=0.0), "LRM ratio must be > 0"),
+        (lambda: losses.focal_loss(A, labels(), gamma=-1.0), "focal gamma must be >= 0"),
+        (lambda: losses.uniform_noise(A, -0.1), "noise intensity must be >= 0"),
+        (lambda: losses.laa_loss(A, B, labels(), weight=-1.0), r"LAA weight \(lambda\) must be >= 0"),
+        (lambda: losses.ice_loss(A, labels(), weight=-1.0), r"ICE weight \(lambda\) must be >= 0"),
+        (lambda: losses.pc_loss(A, labels(), margin=0.0), "PC probability margin xi must be > 0"),
+        (lambda: losses.logit_constraint(A, labels(), weight=-1.0), r"logit constraint weight \(lambda\) must be >= 0"),
+        (lambda: losses.squared_hinge_margin_loss(A, labels(), margin=-1.0), "margin delta must be >= 0"),
+        (lambda: losses.mhuber(A, B, 0.0), "mHuber alpha must be > 0"),
+        (lambda: losses.lma_at_loss(B, labels(), A, B, mhuber_weight=-1.0), r"mHuber weight \(beta\) must be >= 0"),
+        (lambda: losses.trades_loss(A, B, labels(), kl_weight=-1.0), r"TRADES kl_weight \(1/lambda\) must be >= 0"),
+        (lambda: losses.mart_loss(A, B, labels(), kl_weight=-1.0), r"MART kl_weight \(lambda\) must be >= 0"),
+        (lambda: losses.smoothed_targets(labels(), 1, 0.0), "num_classes must be >= 2, got 1"),
+        (lambda: losses.LogitMovingAverage(-0.1), r"moving-average tau must be in \[0, 1\), got -0.1"),
+        (lambda: losses.vh_mixup_batch(A, labels()), r"vh_mixup_batch expects NCHW images, got shape \(3, 4\)"),
+    ],
+)
+def test_bad_hyperparameters_raise_the_exact_one_line_message(call, message: str) -> None:  # noqa: ANN001
+    with pytest.raises(UserError, match=f"^{message}") as error:
+        call()
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("soft_target_cross_entropy", lambda: losses.soft_target_cross_entropy(A, B[:2])),
+        ("alp_loss", lambda: losses.alp_loss(A, B[:2], labels())),
+        ("lrm_loss", lambda: losses.lrm_loss(A, B[:2], torch.tensor(1.0))),
+        ("laa_loss", lambda: losses.laa_loss(A, B[:2], labels())),
+        ("mhuber", lambda: losses.mhuber(A, B[:2], 1.0)),
+        ("LogitMovingAverage", lambda: losses.LogitMovingAverage()(A, B[:2])),
+        ("trades_loss", lambda: losses.trades_loss(A, B[:2], labels())),
+        ("trades_attack_loss", lambda: losses.trades_attack_loss(B[:2], A)),
+        ("mart_loss", lambda: losses.mart_loss(A, B[:2], labels())),
+    ],
+)
+def test_mismatched_passes_name_the_loss(name: str, call) -> None:  # noqa: ANN001
+    with pytest.raises(ModelError, match=rf"^{name}: shapes \(3, 4\) and \(2, 4\) differ"):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: losses.cross_entropy(A, SHORT),
+        lambda: losses.label_smoothing_cross_entropy(A, SHORT, 0.1),
+        lambda: losses.mixup_cross_entropy(A, SHORT, SHORT, 0.5),
+        lambda: losses.focal_loss(A, SHORT),
+        lambda: losses.ice_loss(A, SHORT, 0.1),
+        lambda: losses.pc_loss(A, SHORT),
+        lambda: losses.logit_constraint(A, SHORT),
+        lambda: losses.squared_hinge_margin_loss(A, SHORT),
+        lambda: losses.boosted_cross_entropy(A, SHORT),
+    ],
+)
+def test_labels_that_do_not_match_the_rows_are_refused(call) -> None:  # noqa: ANN001
+    with pytest.raises(ModelError, match=r"^labels of shape \(2,\) do not match logits \(3, 4\)"):
+        call()
+    with pytest.raises(ModelError, match=r"^losses expect logits of shape \(N, C\), got \(12,\)"):
+        losses.cross_entropy(A.reshape(-1), labels())
+
+
+def test_default_hyperparameters_are_the_papers() -> None:
+    import inspect
+
+    def defaults(function) -> dict:  # noqa: ANN001
+        return {k: p.default for k, p in inspect.signature(function).parameters.items() if p.default is not p.empty}
+
+    assert defaults(losses.alp_loss) == {"clean_weight": 0.5, "pairing_weight": 0.5}  # [LRM] sec. 2, 5.1
+    assert defaults(losses.lrm_loss) == {"beta": 1e-3, "ratio": 0.125}  # [LRM] sec. 5.2, CIFAR-10
+    assert defaults(losses.focal_loss) == {"gamma": 2.0}  # Lin et al.
+    assert defaults(losses.laa_loss) == {"weight": 15.0, "amplitude_target": 2.0, "gamma": 2.0}  # [LCAT] sec. 4.2
+    assert defaults(losses.pc_loss) == {"margin": 0.995}  # [PC] experiments
+    assert defaults(losses.logit_constraint) == {"weight": 0.05}
+    assert defaults(losses.pc_lc_loss) == {"margin": 0.995, "weight": 0.05}
+    assert defaults(losses.squared_hinge_margin_loss) == {"margin": 0.9}  # [LMA] sec. 5.1
+    assert defaults(losses.lma_attack_loss) == {"margin": 0.9}
+    lma = {"margin": 0.9, "mhuber_weight": 86.0, "mhuber_alpha": 5.345}
+    assert defaults(losses.lma_at_loss) == lma and defaults(losses.lma_standard_at_loss) == lma
+    assert defaults(losses.lma_trades_loss) == {"kl_weight": 6.0, **lma}
+    assert defaults(losses.lma_mart_loss) == {"kl_weight": 5.0, **lma}
+    assert defaults(losses.trades_loss) == {"kl_weight": 6.0} and defaults(losses.mart_loss) == {"kl_weight": 5.0}
+    assert defaults(losses.mixup_batch) == {"alpha": 1.0, "generator": None}
+    assert losses.LogitMovingAverage().tau == 0.2
+    # and the defaults reach the value: a call with them equals the call spelled out
+    assert float(losses.alp_loss(A, B, labels())) == float(losses.alp_loss(A, B, labels(), 0.5, 0.5))
+
+
+def test_non_default_hyperparameters_reach_the_inner_terms() -> None:
+    # gamma of LAA's focal term, xi and lambda of PC-LC, delta of the LMA attack loss
+    p_true = np_softmax(Z_ADV)[np.arange(3), Y]
+    focal_half = (-((1 - p_true) ** 0.5) * np.log(p_true)).mean()
+    amp_noisy, amp_clean = Z_ADV.max(1) - Z_ADV.min(1), Z_NAT.max(1) - Z_NAT.min(1)
+    alignment = np.sqrt(((amp_noisy - 1.0) ** 2).sum()) + abs(amp_noisy.mean() - amp_clean.mean())
+    value = losses.laa_loss(B, A, labels(), weight=0.1, amplitude_target=1.0, gamma=0.5)
+    assert float(value) == pytest.approx(focal_half + 0.1 * alignment, rel=1e-12)
+    p = np_softmax(Z_NAT)
+    pc = np.mean([sum(max(0.0, p[i, j] + 0.3 - p[i, Y[i]]) for j in range(4) if j != Y[i]) for i in range(3)])
+    lc = np.mean([max(0.0, Z_NAT[i, Y[i]] - max(Z_NAT[i, k] for k in range(4) if k != Y[i])) for i in range(3)])
+    assert float(losses.pc_lc_loss(A, labels(), margin=0.3, weight=0.7)) == pytest.approx(pc + 0.7 * lc, rel=1e-12)
+    attack = np_ce_rows(Z_ADV, Y).mean() + np_squared_hinge_rows(Z_ADV, Y, 0.2).mean()
+    assert float(losses.lma_attack_loss(B, labels(), margin=0.2)) == pytest.approx(attack, rel=1e-12)
+
+
+def test_mixup_targets_keep_float64_precision() -> None:
+    # lam = 0.3 and s = 0.1 are not exact in float32: building targets or lam in float32 moves
+    # the float64 loss by ~1e-8 relative, far above float64 rounding.
+    y_b = np.array([2, 0, 1])
+    lam, s = 0.3, 0.1
+    t_a = np.full((3, 4), s / 3)
+    t_a[np.arange(3), Y] = 1 - s
+    t_b = np.full((3, 4), s / 3)
+    t_b[np.arange(3), y_b] = 1 - s
+    expected = -((lam * t_a + (1 - lam) * t_b) * np.log(np_softmax(Z_NAT))).sum(axis=1).mean()
+    value = losses.mixup_cross_entropy(A, labels(), labels(y_b), lam, smoothing=s)
+    assert float(value) == pytest.approx(expected, rel=1e-13)
+    smoothed = losses.label_smoothing_cross_entropy(A, labels(), s)
+    assert float(smoothed) == pytest.approx(-(t_a * np.log(np_softmax(Z_NAT))).sum(axis=1).mean(), rel=1e-13)
+
+
+def test_alp_clean_weight_bounds_are_inclusive() -> None:
+    # alpha = 0 is LRM's baselines (sec. 5.2), alpha = 1 pure clean training with pairing
+    zero = losses.alp_loss(A, B, labels(), clean_weight=0.0, pairing_weight=0.0)
+    one = losses.alp_loss(A, B, labels(), clean_weight=1.0, pairing_weight=0.0)
+    assert float(zero) == pytest.approx(np_ce_rows(Z_ADV, Y).mean()) and float(one) == pytest.approx(np_ce_rows(Z_NAT, Y).mean())
+
+
+def test_seeded_draws_ignore_the_global_generator() -> None:
+    x = torch.rand(6, 2, 5, 7, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(6)
+    outputs = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        outputs.append(
+            (
+                losses.vh_mixup_batch(x, y, torch.Generator().manual_seed(4)),
+                losses.mixup_batch(x, y, 0.7, torch.Generator().manual_seed(4)),
+                losses.uniform_noise(x, 0.3, torch.Generator().manual_seed(4)),
+            )
+        )
+    (vh1, mix1, noise1), (vh2, mix2, noise2) = outputs
+    assert torch.equal(vh1[0], vh2[0]) and torch.equal(vh1[1][1], vh2[1][1]) and torch.equal(vh1[1][2], vh2[1][2])
+    assert torch.equal(mix1[0], mix2[0]) and mix1[1][2] == mix2[1][2] and torch.equal(noise1, noise2)
+
+
+def test_vh_mixup_cut_rows_and_columns_cover_zero() -> None:
+    # h ~ U{0..H-1}, w ~ U{0..W-1} (the reference draws include 0). With image a = 1 and its
+    # partner 0: pixel (0, W-1) = m [h >= 1] (Hz column W-1 is always the partner's), so it is 0
+    # exactly when h = 0, probability 1/H; pixel (H-1, 0) = (1 - m) [w >= 1]: 0 when w = 0, 1/W.
+    height = width = 4
+    x = torch.stack([torch.ones(1, height, width), torch.zeros(1, height, width)])
+    generator = torch.Generator().manual_seed(9)
+    top_right_zero, bottom_left_zero, swapped = 0, 0, 0
+    for _ in range(3000):
+        mixed, (_, y_b, _) = losses.vh_mixup_batch(x, torch.tensor([0, 1]), generator)
+        if int(y_b[0]) != 1:
+            continue
+        swapped += 1
+        top_right_zero += float(mixed[0, 0, 0, width - 1]) == 0.0
+        bottom_left_zero += float(mixed[0, 0, height - 1, 0]) == 0.0
+    se = math.sqrt(0.25 * 0.75 / swapped)
+    assert abs(top_right_zero / swapped - 1 / height) < 5 * se
+    assert abs(bottom_left_zero / swapped - 1 / width) < 5 * se

@@ -84,8 +84,8 @@ def test_label_smoothing_uses_s_over_c_minus_1() -> None:
     targets = np.full(Z.shape, s / 2)
     targets[np.arange(3), Y] = 1 - s
     expected = float(-(targets * _log_softmax(Z)).sum(axis=1).mean())  # Summers eq. 8
-    # losses.smoothed_targets builds the targets in float32: compare at float32 precision
-    assert _run("label_smoothing", smoothing=s)[0] == pytest.approx(expected, abs=1e-6)
+    # the targets are built in the logits' dtype: full float64 agreement
+    assert _run("label_smoothing", smoothing=s)[0] == pytest.approx(expected, abs=1e-12)
 
 
 def test_logit_squeezing_value_and_gradient() -> None:
@@ -229,7 +229,7 @@ def test_label_smoothing_and_logit_squeezing_at_read_the_perturbed_pass() -> Non
     targets = np.full(Z_ADV.shape, s / 2)
     targets[np.arange(3), Y] = 1 - s
     expected_lsm = float(-(targets * _log_softmax(Z_ADV)).sum(axis=1).mean())
-    assert _run("label_smoothing", smoothing=s, on="perturbed")[0] == pytest.approx(expected_lsm, abs=1e-6)
+    assert _run("label_smoothing", smoothing=s, on="perturbed")[0] == pytest.approx(expected_lsm, abs=1e-12)
     expected_lsq = _ce(Z_ADV, Y) + weight / 2 * float((Z_ADV**2).sum(axis=1).mean())
     assert _run("logit_squeezing", weight=weight, on="perturbed")[0] == pytest.approx(expected_lsq, abs=1e-12)
     assert _run("logit_squeezing", weight=weight)[0] != pytest.approx(expected_lsq, abs=1e-6)
@@ -272,7 +272,7 @@ def test_default_hyperparameters_are_the_papers() -> None:
     # LRM CIFAR-10: s = 0.1, beta = 1e-3, ratio 0.125
     j = _smoothed_ce(Z_ADV, Y, 0.1)
     lrm = j + j / 0.125 + 1e-3 * float(((Z**2).sum(1) + (Z_ADV**2).sum(1)).mean())
-    assert _run("lrm")[0] == pytest.approx(lrm, rel=1e-6)
+    assert _run("lrm")[0] == pytest.approx(lrm, rel=1e-12)
     # TRADES 1/lambda = 6, MART lambda = 5
     assert _run("trades")[0] == pytest.approx(_ce(Z, Y) + 6.0 * float(_kl_rows(Z, Z_ADV).mean()), abs=1e-10)
     p_true = np.exp(_log_softmax(Z))[np.arange(3), Y]
@@ -284,7 +284,7 @@ def test_default_hyperparameters_are_the_papers() -> None:
     # the clean pass unless told otherwise
     assert _run("cross_entropy")[0] == pytest.approx(_ce(Z, Y), abs=1e-12)
     assert _run("ice", weight=0.2)[0] == pytest.approx(_ce(Z, Y) + 0.2 * float(_log_softmax(Z).sum(1).mean()), abs=1e-12)
-    assert _run("label_smoothing", smoothing=0.3)[0] == pytest.approx(_smoothed_ce(Z, Y, 0.3), abs=1e-6)
+    assert _run("label_smoothing", smoothing=0.3)[0] == pytest.approx(_smoothed_ce(Z, Y, 0.3), abs=1e-12)
     assert _run("logit_squeezing", weight=0.4)[0] == pytest.approx(_ce(Z, Y) + 0.2 * float((Z**2).sum(1).mean()), abs=1e-12)
 
 
