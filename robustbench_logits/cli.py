@@ -90,14 +90,16 @@ def train_command(
 
     Multi-process: torchrun --nproc_per_node=N -m robustbench_logits.cli train ...
     """
-    from robustbench_logits.recipes import list_recipes
+    from robustbench_logits.recipes import credit, list_recipes
 
     if ctx.args:
         raise UserError(f"unknown arguments {' '.join(ctx.args)}: see `rbl train --help`")
     if list_:
         for item in list_recipes():
             settings = ", ".join(f"{s.dataset}/{s.arch}" for s in item.setups)
-            typer.echo(f"{item.name:<20} {item.title}\n{'':<20} paper: {item.paper}\n{'':<20} settings: {settings}")
+            proposer, baseline = credit(item.name)
+            by = f"{'baseline, protocol of' if baseline else 'proposed by'} {proposer.citation_key} ({proposer.venue})"
+            typer.echo(f"{item.name:<20} {item.title}\n{'':<20} {by}; settings from: {item.paper}\n{'':<20} settings: {settings}")
         return
     if recipe is None or out is None:
         raise UserError("pass --recipe NAME and --out DIR (or --list to see the recipes)")

@@ -215,3 +215,16 @@ def test_pc_without_lc_is_pc_lc_with_the_constraint_weight_at_zero() -> None:
     pc, pc_lc = get_recipe("pc").setup("mnist", "lenet5"), get_recipe("pc-lc").setup("mnist", "lenet5")
     assert pc.hyperparameters["weight"] == 0.0 and pc_lc.hyperparameters["weight"] == 0.05
     assert pc.hyperparameters["ce_warmup_epochs"] == pc_lc.hyperparameters["ce_warmup_epochs"] == 50
+
+
+def test_every_recipe_credits_a_paper_of_the_papers_table() -> None:
+    from robustbench_logits.recipes import credit
+
+    for recipe in list_recipes():
+        paper, baseline = credit(recipe.name)
+        assert paper.key and isinstance(baseline, bool)
+    assert credit("pgd-at")[0].key == "madry2018" and credit("trades")[0].key == "zhang2019"
+    assert credit("mart")[0].key == "wang2020" and credit("fast-at")[0].key == "wong2020"
+    assert credit("standard") == (credit("blf")[0], True)  # a baseline names the protocol's paper
+    with pytest.raises(RecipeError.__mro__[1], match="credit table"):
+        credit("no-such-recipe")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from robustbench_logits.recipes import baselines, kanai, lcat, lma_at, pc_lc, summers
 from robustbench_logits.recipes._base import CPU_BUDGET, InnerMax, Recipe, RecipeError, Setup, cheaper_pgd
-from robustbench_logits.recipes._credit import ARCH_NAMES, CREDIT
+from robustbench_logits.recipes._credit import ARCH_NAMES, CREDIT, credit
 
-__all__ = ["ARCH_NAMES", "CPU_BUDGET", "CREDIT", "RECIPES", "InnerMax", "Recipe", "RecipeError", "Setup", "cheaper_pgd", "get_recipe", "list_recipes"]
+__all__ = ["ARCH_NAMES", "CPU_BUDGET", "CREDIT", "RECIPES", "InnerMax", "Recipe", "RecipeError", "Setup", "cheaper_pgd", "credit", "get_recipe", "list_recipes"]
 
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe
