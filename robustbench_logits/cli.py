@@ -362,16 +362,19 @@ def compare_command(
                                   weights=weights, seed=seed, device=device, data_dir=data_dir, progress=progress)
     table = Table(title=f"{dataset} {threat_model}, eps={comparison.eps:g}, n={comparison.n_examples}, suite {suite}, "
                         f"seed {seed} (ranked by worst case, %)")
-    for column in ("model", "clean", "AutoAttack", "adaptive", "worst case", "flags"):
-        table.add_column(column, justify="left" if column in ("model", "flags") else "right", overflow="fold")
+    for column in ("model", "clean", "AutoAttack", "adaptive", "worst case [95 % CI]", "verdict", "indicators"):
+        table.add_column(column, justify="left" if column in ("model", "verdict", "indicators") else "right", overflow="fold")
     for row in comparison.rows():
-        table.add_row(("> " if row["candidate"] else "") + row["model"], row["clean_acc"], row["autoattack_acc"] or "-",
-                      row["adaptive_acc"] or "-", row["worst_case_acc"] + (" *" if row["unreliable"] else ""),
-                      ", ".join(row["flags"]) or "-")
+        worst = row["ci95"]["worst_case_acc"]
+        table.add_row(("> " if row["candidate"] else "") + ("≈ " if row["tied"] else "") + row["model"], row["clean_acc"],
+                      row["autoattack_acc"] or "-", row["adaptive_acc"] or "-",
+                      f"{row['worst_case_acc']}{' *' if row['unreliable'] else ''} [{worst[0]}, {worst[1]}]",
+                      row["verdict"], ", ".join(row["indicators"]) or "-")
     console = Console()
     console.print(table)
+    console.print("≈: 95 % interval overlaps the row above (tied at this n)")
     if any(row["unreliable"] for row in comparison.rows()):
-        console.print("* unreliable evaluation: a gradient-masking flag fired (docs/evaluation.md, Flags)")
+        console.print("* unreliable evaluation: an indicator of severity `unreliable` fired (docs/evaluation.md)")
     write_json(f"{stem}.json", comparison.to_dict())
     write_text(f"{stem}.md", comparison.to_markdown())
     console.print(f"written: {stem}.json, {stem}.md")

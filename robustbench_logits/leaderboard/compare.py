@@ -10,6 +10,7 @@ from robustbench_logits import zoo
 from robustbench_logits.eps import check_eps
 from robustbench_logits.errors import UserError
 from robustbench_logits.evaluation import EvaluationSuite, benchmark, load_model_for_eval
+from robustbench_logits.leaderboard.entries import intervals, verdict_of
 from robustbench_logits.leaderboard.fields import percent
 from robustbench_logits.leaderboard.ranking import protocol_groups
 from robustbench_logits.leaderboard.templating import render_template
@@ -31,12 +32,23 @@ class Comparison:
     candidate: str
 
     def rows(self) -> list[dict[str, Any]]:
-        """Ranked table rows (percent strings), the candidate marked."""
-        rows = [{"model": name, "candidate": name == self.candidate,
-                 **{key: percent(result.get(key)) for key in ("clean_acc", "autoattack_acc", "adaptive_acc", "worst_case_acc")},
-                 "unreliable": result["unreliable"], "flags": sorted(result["flags"])}
-                for name, result in self.results.items()]
-        return sorted(rows, key=lambda r: (r["unreliable"], -float(r["worst_case_acc"]), r["model"]))
+        """Ranked table rows (percent strings, 95 % intervals, verdicts), the candidate marked.
+
+        Ranked by worst case after escalation as the leaderboard is; ``tied`` marks a row whose
+        worst-case interval overlaps the one above it.
+        """
+        rows = []
+        for name, result in self.results.items():
+            verdict = verdict_of(result)
+            rows.append({"model": name, "candidate": name == self.candidate,
+                         **{key: percent(result.get(key)) for key in ("clean_acc", "autoattack_acc", "adaptive_acc", "worst_case_acc")},
+                         "ci95": intervals(result), "unreliable": verdict["unreliable"], "verdict": verdict["verdict"],
+                         "indicators": sorted(i["name"] for i in verdict["indicators"])})
+        rows.sort(key=lambda r: (-float(r["worst_case_acc"]), -float(r["clean_acc"]), r["model"]))
+        for index, row in enumerate(rows):
+            above = rows[index - 1]["ci95"]["worst_case_acc"] if index else None
+            row["tied"] = above is not None and float(row["ci95"]["worst_case_acc"][1]) >= float(above[0])
+        return rows
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the setting, the ranked rows and every full result."""

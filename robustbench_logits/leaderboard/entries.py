@@ -26,7 +26,7 @@ from robustbench_logits.leaderboard.schema import validate_entry
 from robustbench_logits.papers import get_paper
 from robustbench_logits.zoo import ZooRecord
 
-__all__ = ["CLAIM_TOLERANCE_POINTS", "VERDICTS", "entry_from_result", "entry_from_zoo"]
+__all__ = ["CLAIM_TOLERANCE_POINTS", "VERDICTS", "entry_from_result", "entry_from_zoo", "intervals", "verdict_of"]
 
 #: A submission whose measured AutoAttack accuracy is more than this many points below its claim is marked.
 CLAIM_TOLERANCE_POINTS = 1.0
@@ -35,7 +35,7 @@ CLAIM_TOLERANCE_POINTS = 1.0
 VERDICTS = ("reliable", "reliable, with notes", "unreliable")
 
 
-def _intervals(evaluation: dict[str, Any]) -> dict[str, list[str] | None]:
+def intervals(evaluation: dict[str, Any]) -> dict[str, list[str] | None]:
     """95 % intervals of the headline accuracies as percent strings: the evaluation's own, else from its counts."""
     n = evaluation["n_examples"]
     found = {}
@@ -46,7 +46,7 @@ def _intervals(evaluation: dict[str, Any]) -> dict[str, list[str] | None]:
     return found
 
 
-def _verdict(evaluation: dict[str, Any]) -> dict[str, Any]:
+def verdict_of(evaluation: dict[str, Any]) -> dict[str, Any]:
     """Reliability, notes, indicators and escalation of an evaluation, old (flags only) or new (indicators)."""
     if "indicators" in evaluation:
         indicators = [{"name": i["name"], "severity": i["severity"], "message": i.get("message", "")}
@@ -77,7 +77,7 @@ def _measured_fields(evaluation: dict[str, Any]) -> dict[str, Any]:
     ``external`` is the worst case after escalation: RobustBench's tools sort by it, so they rank as we do.
     """
     provenance = evaluation.get("provenance", {})
-    verdict = _verdict(evaluation)
+    verdict = verdict_of(evaluation)
     flags = {i["name"]: i["message"] for i in verdict["indicators"] if i["severity"] == "unreliable"}
     return {
         "dataset": evaluation["dataset"],
@@ -91,7 +91,7 @@ def _measured_fields(evaluation: dict[str, Any]) -> dict[str, Any]:
         "eps_value": evaluation["eps"],
         "worst_case_acc": percent(evaluation["worst_case_acc"]),
         "adaptive_acc": percent(evaluation.get("adaptive_acc")),
-        "ci95": _intervals(evaluation),
+        "ci95": intervals(evaluation),
         "verdict": verdict["verdict"],
         "notes": verdict["notes"],
         "indicators": verdict["indicators"],
