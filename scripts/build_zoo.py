@@ -122,6 +122,7 @@ PLANS = [
     ZooPlan("", "cnn2c2f.fast_at_mnist", "fast-at", "mnist", "cnn2c2f", 10,
             budget="Wong et al.'s MNIST setting (10 epochs, FGSM-RS step 1.25 eps, cyclic Adam 5e-3)"),
     # --- adversarial recipes on 2C2F, cheaper inner PGD (5 steps, eps curriculum) ---
+    _at("", "cnn2c2f.pgd_at_mnist", "pgd-at", "mnist"),
     _at("", "cnn2c2f.pgd_at_fashion_mnist", "pgd-at", "fashion_mnist"),
     _at("", "cnn2c2f.trades_fashion_mnist", "trades", "fashion_mnist"),
     _at("", "cnn2c2f.mart_fashion_mnist", "mart", "fashion_mnist"),
@@ -143,7 +144,6 @@ PLANS = [
     _plain("_lambda0.01", "cnn2c2f.lcat_lambda0p01_mnist", "lcat", "mnist", setup_changes=_LCAT_DEPARTURE,
            budget="LAA weight lambda 0.01 and lr 0.05 instead of the paper's lambda 15 (which trains to chance here); "
                   "2C2F instead of LCAT's ResNet-18; stopped at convergence (at most 30 epochs)"),
-    _at("", "cnn2c2f.pgd_at_mnist", "pgd-at", "mnist"),
     _at("", "cnn2c2f.blf_at_mnist", "blf-at", "mnist"),
     _at("", "cnn2c2f.trades_mnist", "trades", "mnist"),
     _at("", "cnn2c2f.lma_at_mnist", "lma-at", "mnist"),
