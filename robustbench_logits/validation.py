@@ -90,12 +90,11 @@ def check_model_output(output: object, name: str = "the model") -> torch.Tensor:
 
 
 def check_zoo_dataset(model: str, dataset: str) -> None:
-    """A zoo model (by name or timm tag) is evaluated only on the dataset its record says it was trained on."""
-    try:
-        record = zoo.get_entry(model)
-    except ModelError:
-        return  # not a zoo model: a file or an architecture name, checked where it is loaded
-    if record.dataset != dataset:
-        others = ", ".join(zoo.list_models(dataset=dataset)) or "none yet"
-        raise ModelError(f"{record.name} was trained on {record.dataset}, not {dataset}: pass --dataset {record.dataset}, "
-                         f"or pick a {dataset} model ({others})")
+    """A zoo model (by name or timm tag) is evaluated only on a dataset its record says it was trained on."""
+    matching = [r for r in zoo.records() if model in (r.name, r.tag)]
+    if not matching or any(r.dataset == dataset for r in matching):
+        return  # not a zoo model (a file or an architecture name, checked where it is loaded), or the right one
+    trained_on = ", ".join(sorted({r.dataset for r in matching}))
+    others = ", ".join(zoo.list_models(dataset=dataset)) or "none yet"
+    raise ModelError(f"{model} was trained on {trained_on}, not {dataset}: pass --dataset {matching[0].dataset}, "
+                     f"or pick a {dataset} model ({others})")

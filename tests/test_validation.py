@@ -61,3 +61,18 @@ def test_model_output_type_is_named(output, message):
     with pytest.raises(ModelError, match=message):
         check_model_output(output, "the model")
     assert check_model_output(torch.zeros(2, 3)).shape == (2, 3)
+
+
+def test_a_zoo_model_is_refused_on_a_dataset_it_was_not_trained_on():
+    from robustbench_logits import zoo
+    from robustbench_logits.validation import check_zoo_dataset
+
+    record = zoo.records()[0]
+    check_zoo_dataset(record.name, record.dataset)
+    check_zoo_dataset(record.tag, record.dataset)
+    check_zoo_dataset("my_model.py", "fashion_mnist")  # not a zoo model: nothing to check here
+    other = "cifar10" if record.dataset != "cifar10" else "mnist"
+    with pytest.raises(ModelError, match=f"{record.name} was trained on {record.dataset}, not {other}: pass --dataset"):
+        check_zoo_dataset(record.name, other)
+    with pytest.raises(ModelError, match=f"was trained on {record.dataset}, not {other}"):
+        check_zoo_dataset(record.tag, other)
