@@ -8,7 +8,7 @@ from leaderboard_records import make_record, zoo_dir_fixture  # noqa: F401  (the
 from robustbench_logits import zoo
 from robustbench_logits.errors import WeightsError
 from robustbench_logits.leaderboard import cards
-from robustbench_logits.leaderboard.fields import FLAG_MEANINGS
+from robustbench_logits.evaluation.indicators import CATALOGUE
 
 NOTE = {"name": "black_box_beats_white_box", "severity": "note", "message": "Square broke 3 examples APGD left"}
 ROUNDS = [{"name": "base", "aimed_at": [], "robust_accuracy": 0.125, "ci95": [0.0155, 0.3835], "newly_broken": 0,
@@ -70,7 +70,7 @@ def test_unreliable_card_explains_each_indicator(zoo_dir, tmp_path):
     indicator = {"name": "zero_gradients", "severity": "unreliable", "message": "zero input gradient on 5/16 examples"}
     _, card = _card(zoo_dir, tmp_path, indicators=[indicator], converged=False)
     assert "### Indicators: the evaluation is unreliable" in card and "| verdict | unreliable | |" in card
-    assert f"`zero_gradients` (unreliable): {indicator['message']}. *Meaning:* {FLAG_MEANINGS['zero_gradients']}." in card
+    assert f"`zero_gradients` (unreliable): {indicator['message']}. *Meaning:* {CATALOGUE['zero_gradients'].meaning}." in card
     assert "may still overestimate robustness" in card and "**6.25 %** *" in card
 
 

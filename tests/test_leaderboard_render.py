@@ -5,7 +5,7 @@ from leaderboard_records import SUBMISSION, make_record, submission_evaluation, 
 from robustbench_logits._files import write_json
 from robustbench_logits.leaderboard import render
 from robustbench_logits.leaderboard.entries import entry_from_result
-from robustbench_logits.leaderboard.fields import FLAG_MEANINGS
+from robustbench_logits.evaluation.indicators import CATALOGUE
 from robustbench_logits.leaderboard.schema import validate_entry
 
 
@@ -52,7 +52,7 @@ def test_rows_carry_intervals_verdicts_ties_notes_and_what_indicators_mean(zoo_d
     assert "| **58.00** [54.87, 61.08] | reliable, with notes |" in rows["Noted"]
     assert "| **5.00** * [3.73, 6.54] | unreliable |" in rows["Masked"] and "| 99.00 [98.17, 99.52] |" in rows["Masked"]
     assert "- **Noted** (note): black_box_beats_white_box: Square broke 3 examples" in table
-    assert bad["message"] in table and FLAG_MEANINGS["zero_gradients"] in table and FLAG_MEANINGS["black_box_beats_white_box"] in table
+    assert bad["message"] in table and CATALOGUE["zero_gradients"].meaning in table and CATALOGUE["black_box_beats_white_box"].meaning in table
 
 
 def test_other_protocols_get_their_own_table_and_every_row_shows_eps_and_n(zoo_dir, tmp_path):

@@ -22,7 +22,6 @@ from huggingface_hub import EvalResult, ModelCardData
 from robustbench_logits import zoo
 from robustbench_logits._files import write_text
 from robustbench_logits.leaderboard.entries import entry_from_zoo
-from robustbench_logits.leaderboard.fields import FLAG_MEANINGS
 from robustbench_logits.leaderboard.ranking import protocol_groups
 from robustbench_logits.leaderboard.templating import render_template
 from robustbench_logits.papers import get_paper
@@ -100,7 +99,6 @@ def model_card(record: ZooRecord) -> str:
         attacks=evaluation.get("provenance", {}).get("attacks", []),
         rounds=(evaluation.get("escalation") or {}).get("rounds", []),
         protocols=protocol_groups({record.name: evaluation}),
-        flag_meanings=FLAG_MEANINGS,
         limitations=limitations(record, entry),
     )
 

@@ -9,7 +9,7 @@ from scipy.stats import binomtest
 
 __all__ = ["FLAG_MEANINGS", "evaluated_examples", "index_ranges", "interval", "markdown_cell", "percent", "percent_interval"]
 
-#: What each flag of :func:`robustbench_logits.evaluate.benchmark` means (docs/evaluation.md, "Flags").
+#: What each flag meant in evaluations recorded before the indicator catalogue (evaluation.indicators.CATALOGUE), for old records.
 FLAG_MEANINGS = {
     "single_step_beats_iterative": "a single-step attack broke examples iterative attacks could not: gradients mislead iterative attacks",
     "black_box_beats_white_box": "gradient-free or transferred attacks beat the model's own gradients: the gradients are masked",

@@ -17,11 +17,10 @@ from typing import Any
 from robustbench_logits import zoo
 from robustbench_logits._files import write_json, write_text
 from robustbench_logits.leaderboard.entries import VERDICTS, entry_from_zoo
-from robustbench_logits.leaderboard.fields import FLAG_MEANINGS
 from robustbench_logits.leaderboard.ranking import protocol_groups, protocol_key, rank_entries, tied_with_previous
 from robustbench_logits.leaderboard.schema import SubmissionError
 from robustbench_logits.leaderboard.store import entry_files, entry_path, load_entries, locked, read_json
-from robustbench_logits.leaderboard.templating import render_template
+from robustbench_logits.leaderboard.templating import indicator_meaning, render_template
 
 __all__ = ["GENERATED_MARK", "build_tables", "entry_links", "indicator_meanings", "render_leaderboard", "zoo_entries"]
 
@@ -70,7 +69,7 @@ def build_tables(entries: list[dict[str, Any]], root: Path) -> list[dict[str, An
 def indicator_meanings(tables: list[dict[str, Any]]) -> dict[str, str]:
     """What each indicator that fired in any table means."""
     fired = sorted({name for table in tables for name in table["indicators_fired"]})
-    return {name: FLAG_MEANINGS.get(name, "see docs/evaluation.md, Indicators") for name in fired}
+    return {name: indicator_meaning(name) for name in fired}
 
 
 def entry_links(entry: dict[str, Any], cards_href: str, weights_href: str) -> list[tuple[str, str]]:
