@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RBL := $(BIN)/rbl
 
-.PHONY: demo test browser-test data install clean-venv
+.PHONY: demo test browser-test data install clean-venv mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,26 @@ zoo-train: data
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Mutation testing with mutmut (about an hour on one core; NOT in CI): the modules that decide
+# numbers, each stage with its fast tests; the evaluation package's decision functions on a
+# seeded sample (their tests run full benchmarks). Report: benchmarks/mutation.md.
+MUTATION_DIR ?= runs/mutation
+MUTATION_EVAL_SAMPLE ?= 40
+MUTATION_CORE_TESTS := tests/test_losses.py tests/test_heads.py tests/test_objectives.py tests/test_gradcheck.py \
+	tests/test_worked_examples.py tests/test_distributions.py tests/test_inner_max.py tests/test_files.py \
+	tests/test_selection.py tests/test_leaderboard_ranking.py
+MUTATION_CORE := 'robustbench_logits.losses.*' 'robustbench_logits.heads.*' 'robustbench_logits.objectives.*' \
+	'robustbench_logits._inner_max.*' 'robustbench_logits._files.*' 'robustbench_logits.leaderboard.ranking.*' \
+	'robustbench_logits.train.x__select_key*' 'robustbench_logits.train.xǁ_Runǁ_checkpoint*' \
+	'robustbench_logits.train.xǁ_Runǁ_finish*'
+MUTATION_EVAL_TESTS := tests/test_evaluation_indicators.py tests/test_evaluation_escalation.py
+MUTATION_EVAL := 'robustbench_logits.evaluation.cascade.x__cascade_*' 'robustbench_logits.evaluation.cascade.x_evaluate_chunk_*' \
+	'robustbench_logits.evaluation.cascade.x_rescore_*' 'robustbench_logits.evaluation.cascade.x_run_round_on_chunk_*' \
+	'robustbench_logits.evaluation.indicators.x__cascade_comparison_*' 'robustbench_logits.evaluation.indicators.x_compute_indicators_*' \
+	'robustbench_logits.evaluation.indicators.x_grade_*' 'robustbench_logits.evaluation.escalation.x_next_family_*' \
+	'robustbench_logits.evaluation.result.xǁBenchmarkResultǁunreliable_*'
+mutation: install
+	scripts/mutation.sh $(MUTATION_DIR)/core "$(MUTATION_CORE_TESTS)" $(MUTATION_CORE)
+	MUTATION_SAMPLE=$(MUTATION_EVAL_SAMPLE) scripts/mutation.sh $(MUTATION_DIR)/evaluation "$(MUTATION_EVAL_TESTS)" $(MUTATION_EVAL)
+	$(BIN)/python scripts/mutation_report.py $(MUTATION_DIR)/core $(MUTATION_DIR)/evaluation > $(MUTATION_DIR)/tables.md

@@ -198,3 +198,21 @@ def test_bad_head_arguments_raise_a_one_line_model_error(name, kwargs):
     with pytest.raises(ModelError) as error:
         create_head(name, **kwargs)
     assert "\n" not in str(error.value)
+
+
+def test_heads_print_their_settings_but_not_their_name():
+    assert repr(BoundedLogitFunction(gamma=1.5)) == "BoundedLogitFunction(gamma=1.5)"
+    assert repr(ScaledTanh(s=10.0)) == "ScaledTanh(s=10.0)"
+    assert repr(IdentityHead()) == "IdentityHead()"
+
+
+def test_module_constants_are_theorem_3_and_app_d_values():
+    # Computed at import by bisection (so a mutation tool that switches mutants at call time
+    # cannot reach them; benchmarks/mutation.md applies those mutants by hand against this test).
+    # Kanai et al. Thm 3: z tanh(z/2) = 2 at z*, g(z*) = z*/2; App. D single wave: tan z tanh z = 1/2.
+    assert BLF_ARGMAX * math.tanh(BLF_ARGMAX / 2) == pytest.approx(2.0, abs=1e-12)
+    assert 2.0 < BLF_ARGMAX < math.sqrt(5.0) + 1.0 and BLF_MAX == pytest.approx(BLF_ARGMAX / 2, abs=1e-12)
+    assert BLF_MAX == pytest.approx(float(bounded_logit_function(torch.tensor(BLF_ARGMAX, dtype=torch.float64))), abs=1e-12)
+    peak = SingleWaveHead().bound
+    z = np.linspace(0.0, 1.5, 150_001)
+    assert peak == pytest.approx(_np_single_wave(z).max(), abs=1e-10)
