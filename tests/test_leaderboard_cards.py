@@ -20,7 +20,7 @@ ROUNDS = [{"name": "base", "aimed_at": [], "robust_accuracy": 0.125, "ci95": [0.
 def _card(zoo_dir, tmp_path, **numbers):
     make_record(zoo_dir, "Alpha", "cnn2c2f.alpha_mnist", **({"clean": 0.9375, "autoattack": 0.125, "worst": 0.0625,
                                                            "adaptive": 0.1875, "n": 16} | numbers))
-    [path] = cards.render_all(tmp_path / "cards")
+    path = next(p for p in cards.render_all(tmp_path / "cards") if p.suffix == ".md")
     return path, path.read_text()
 
 
@@ -80,8 +80,10 @@ def test_render_all_removes_only_generated_cards_of_models_no_longer_shipped(zoo
     (out / "mnist").mkdir(parents=True)
     (out / "mnist" / "Gone.md").write_text("---\nx: 1\n---\n# Model card: Gone\n\n" + cards.GENERATED_MARK + " -->\n")
     (out / "README.md").write_text("# Cards\n")  # hand-written: never removed
-    assert [p.name for p in cards.render_all(out)] == ["Alpha.md"]
-    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.md")) == ["README.md", "mnist/Alpha.md"]
+    (out / "mnist" / "Gone.svg").write_text("<svg><dc:description>" + cards.GENERATED_MARK + "</dc:description></svg>")
+    (out / "mine.svg").write_text("<svg/>")
+    assert sorted(p.name for p in cards.render_all(out)) == ["Alpha.md", "Alpha.svg"]
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.*")) == ["README.md", "mine.svg", "mnist/Alpha.md", "mnist/Alpha.svg"]
 
 
 def test_card_refuses_an_evaluation_of_other_weights(zoo_dir, tmp_path):
@@ -91,3 +93,19 @@ def test_card_refuses_an_evaluation_of_other_weights(zoo_dir, tmp_path):
     zoo.records.cache_clear()
     with pytest.raises(WeightsError, match="other weights"):
         cards.render_all(tmp_path / "cards")
+
+
+def test_card_plots_the_learning_curve_and_escalation_deterministically(zoo_dir, tmp_path):
+    make_record(zoo_dir, "Alpha", "cnn2c2f.alpha_mnist", clean=0.9375, autoattack=0.125, worst=0.0625, n=16, rounds=ROUNDS)
+    history = [{"epoch": e, "train_accuracy": 0.5 + e / 20, "val_clean_accuracy": 0.6 + e / 20, "val_robust_accuracy": 0.1 * e}
+               for e in range(1, 6)]
+    (zoo_dir / "cnn2c2f.alpha_mnist.details.json").write_text(json.dumps({"history": history, "evaluation": {}}))
+    first = {p.name: p.read_bytes() for p in cards.render_all(tmp_path / "a")}
+    second = {p.name: p.read_bytes() for p in cards.render_all(tmp_path / "b")}
+    assert first == second  # regenerating an unchanged record changes no byte
+    svg = first["Alpha.svg"].decode()
+    for title in ("learning curve", "escalation (95 % intervals)", "validation PGD", "validation clean", "square-x4"):
+        assert f"<!-- {title} -->" in svg, title  # matplotlib labels each drawn text with a comment
+    assert svg.startswith("<?xml") and cards.GENERATED_MARK in svg
+    assert "![Learning curve (validation accuracies per epoch) and escalation curve" in first["Alpha.md"].decode()
+    assert "(Alpha.svg)" in first["Alpha.md"].decode()
