@@ -17,7 +17,7 @@ import torch
 
 from robustbench_logits.errors import WeightsError
 
-__all__ = ["load_state_dict", "load_weights", "package_versions", "sha256_file", "write_json", "write_text"]
+__all__ = ["load_state_dict", "load_weights", "package_versions", "sha256_file", "state_dict_mismatch", "write_json", "write_text"]
 
 VERSIONED_PACKAGES = (
     "robustbench-logits", "torch", "torchvision", "timm", "torchattacks", "pyautoattack", "robustbench", "numpy", "safetensors",
@@ -78,8 +78,15 @@ def load_weights(model: torch.nn.Module, path: str | os.PathLike, expected_sha25
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
-        raise WeightsError(f"{Path(path).name} does not fit {type(model).__name__}: {str(error).splitlines()[0]}") from None
+        raise WeightsError(f"{Path(path).name} does not fit {type(model).__name__}: {state_dict_mismatch(error)}") from None
     return model
+
+
+def state_dict_mismatch(error: RuntimeError) -> str:
+    """torch's multi-line ``load_state_dict`` error in one line, the key names kept (its first line names none)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = " ".join(lines[1:] or lines)
+    return text if len(text) <= 400 else text[:397] + "..."
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

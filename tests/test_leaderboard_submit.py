@@ -231,3 +231,13 @@ def test_parallel_submitters_of_one_name_get_exactly_one_entry(zoo_dir, tmp_path
     assert sorted(kind for kind, _ in reports) == ["error", "error", "error", "ok"]
     assert all("already on the leaderboard" in message for kind, message in reports if kind == "error")
     assert [e["model_name"] for e in store.load_entries(out)] == ["Sub2026_CNN"] and store.history_of(out, "mnist", "Linf", "Sub2026_CNN") == []
+
+
+def test_load_weights_names_the_keys_that_do_not_fit(tmp_path):
+    from robustbench_logits._files import load_weights
+
+    torch.manual_seed(0)
+    save_file({"weight": torch.zeros(2, 3), "surprise": torch.zeros(1)}, str(tmp_path / "w.safetensors"))
+    with pytest.raises(WeightsError, match='does not fit Linear: Missing key.s. in state_dict: "bias". Unexpected key.s. in state_dict: "surprise"') as error:
+        load_weights(torch.nn.Linear(3, 2), tmp_path / "w.safetensors")
+    assert "\n" not in str(error.value)

@@ -22,7 +22,7 @@ from typing import Any
 from torch import nn
 
 from robustbench_logits import zoo
-from robustbench_logits._files import load_state_dict, sha256_file, write_json
+from robustbench_logits._files import load_state_dict, sha256_file, state_dict_mismatch, write_json
 from robustbench_logits.data import DATASETS
 from robustbench_logits.eps import check_eps
 from robustbench_logits.errors import ModelError
@@ -53,13 +53,6 @@ def read_submission(path: str | os.PathLike) -> dict[str, Any]:
     return submission
 
 
-def _fit_message(error: RuntimeError) -> str:
-    """torch's multi-line load_state_dict error in one line, key names kept (the first line says nothing)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    text = " ".join(lines[1:] or lines)
-    return text if len(text) <= 400 else text[:397] + "..."
-
-
 def _submitted_model(submission: dict[str, Any], weights: Path, arch: str | None, model_file: Path | None) -> tuple[nn.Module, str]:
     """The submitted architecture with its weights (loaded safely, sha256 computed)."""
     if (arch is None) == (model_file is None):
@@ -76,7 +69,7 @@ def _submitted_model(submission: dict[str, Any], weights: Path, arch: str | None
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
-        raise ModelError(f"{weights} does not fit the submitted model: {_fit_message(error)}") from None
+        raise ModelError(f"{weights} does not fit the submitted model: {state_dict_mismatch(error)}") from None
     check_model_dtype(model, name=f"the submitted model ({weights.name})")
     return model.eval(), sha256_file(weights)
 
