@@ -316,10 +316,15 @@ def submit_command(
 
     result = submit(entry, weights, arch=arch, model_file=model_file, n_examples=n, leaderboard_dir=out,
                     replace=replace, device=device, data_dir=data_dir, progress=progress)
-    claim = result["claim"]
-    typer.echo(f"{result['model_name']}: clean {result['clean_acc']}%, AutoAttack {result['autoattack_acc']}% "
-               f"(claimed {claim['autoattack_acc']}%), worst case {result['worst_case_acc']}%"
-               + ("" if not result["unreliable"] else ", UNRELIABLE (flags: " + ", ".join(result["flags"]) + ")"))
+    claim, ci = result["claim"], result["ci95"]
+
+    def shown(key: str) -> str:
+        return "-" if result[key] is None else f"{result[key]}% [{ci[key][0]}, {ci[key][1]}]"
+
+    typer.echo(f"{result['model_name']}: clean {shown('clean_acc')}, AutoAttack {shown('autoattack_acc')} "
+               f"(claimed {claim['autoattack_acc']}%), worst case {shown('worst_case_acc')} (95 % intervals); "
+               f"verdict: {result['verdict']}"
+               + ("" if not result["unreliable"] else " (" + ", ".join(result["flags"]) + ")"))
     if not claim["verified"]:
         typer.echo(f"claim NOT reproduced: the entry is marked. {result['footnote']}", err=True)
     typer.echo(f"entry: {store.entry_path(out, result)}")

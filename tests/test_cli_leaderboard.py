@@ -16,7 +16,9 @@ def _run(monkeypatch, capsys, *args):
     monkeypatch.setattr(sys, "argv", ["rbl", *args])
     with pytest.raises(SystemExit) as exited:
         cli.main()
-    return exited.value.code, capsys.readouterr().err
+    captured = capsys.readouterr()
+    _run.out = captured.out
+    return exited.value.code, captured.err
 
 
 def _listing(root):
@@ -70,6 +72,7 @@ def test_submit_refuses_a_taken_name_and_replace_keeps_history(monkeypatch, caps
     out = tmp_path / "lb"
     code, _ = _run(monkeypatch, capsys, "submit", str(entry), "--weights", str(weights), "--arch", "cnn2c2f", "--out", str(out))
     assert code in (0, None)
+    assert "worst case 50.00% [39.83, 60.17] (95 % intervals); verdict: reliable" in _run.out
     first = store.find_entry(out, "mnist", "Linf", "Sub2026_CNN").read_text()
     entry.write_text(json.dumps(SUBMISSION | {"eps": "8/255"}))
     code, err = _run(monkeypatch, capsys, "submit", str(entry), "--weights", str(weights), "--arch", "cnn2c2f", "--out", str(out))
