@@ -524,7 +524,9 @@ def test_default_hyperparameters_are_the_papers() -> None:
     def defaults(function) -> dict:  # noqa: ANN001
         return {k: p.default for k, p in inspect.signature(function).parameters.items() if p.default is not p.empty}
 
-    assert defaults(losses.alp_loss) == {"clean_weight": 0.5, "pairing_weight": 0.5}  # [LRM] sec. 2, 5.1
+    alp = defaults(losses.alp_loss)
+    assert {k: alp[k] for k in ("clean_weight", "pairing_weight")} == {"clean_weight": 0.5, "pairing_weight": 0.5}  # [LRM] sec. 2, 5.1
+    assert alp.get("pairing_reduction", "sum") == "sum"  # eq. 9 as written
     assert defaults(losses.lrm_loss) == {"beta": 1e-3, "ratio": 0.125}  # [LRM] sec. 5.2, CIFAR-10
     assert defaults(losses.focal_loss) == {"gamma": 2.0}  # Lin et al.
     assert defaults(losses.laa_loss) == {"weight": 15.0, "amplitude_target": 2.0, "gamma": 2.0}  # [LCAT] sec. 4.2
