@@ -58,7 +58,8 @@ MUTATION_CORE_TESTS := tests/test_losses.py tests/test_heads.py tests/test_objec
 	tests/test_worked_examples.py tests/test_distributions.py tests/test_inner_max.py tests/test_files.py \
 	tests/test_selection.py tests/test_leaderboard_ranking.py
 MUTATION_CORE := 'robustbench_logits.losses.*' 'robustbench_logits.heads.*' 'robustbench_logits.objectives.*' \
-	'robustbench_logits._inner_max.*' 'robustbench_logits._files.*' 'robustbench_logits.leaderboard.ranking.*' \
+	'robustbench_logits._inner_max.*' 'robustbench_logits._files.*' 'robustbench_logits.leaderboard.ranking.x_rank_entries*' \
+	'robustbench_logits.leaderboard.ranking.x_tied_with_previous*' 'robustbench_logits.leaderboard.ranking.x_protocol_key*' \
 	'robustbench_logits.train.x__select_key*' 'robustbench_logits.train.xǁ_Runǁ_checkpoint*' \
 	'robustbench_logits.train.xǁ_Runǁ_finish*'
 MUTATION_EVAL_TESTS := tests/test_evaluation_indicators.py tests/test_evaluation_escalation.py

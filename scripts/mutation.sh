@@ -48,6 +48,7 @@ PY
 )
     printf '%s\n' "${globs[@]}" > sample.txt
 fi
+printf '%s\n' "${globs[@]}" > globs.txt  # what the report counts
 nice -n 10 "$python" -S -m mutmut run --max-children 1 "${globs[@]}" || true  # non-zero: survivors exist
 "$python" -S -m mutmut results --all true > results.txt
 echo "results: $workdir/results.txt"
