@@ -327,6 +327,8 @@ def _select_key(selection: str) -> Any:
 
 def _stop_reason(setup: Setup, history: list[dict[str, Any]]) -> str | None:
     """Why training stops after this epoch before ``setup.epochs``, or None."""
+    if not math.isfinite(history[-1]["train_loss"]):
+        return f"diverged: the training loss of epoch {history[-1]['epoch']} is {history[-1]['train_loss']}"
     curve = [r.get("val_robust_accuracy") for r in history]
     if setup.overfit_guard is not None and curve[-1] is not None:
         best = max(c for c in curve if c is not None)

@@ -343,3 +343,14 @@ def test_cyclic_lr_is_a_triangle_peaking_at_two_fifths() -> None:
     assert values[39] == pytest.approx(1.0) and values[19] == pytest.approx(0.5)
     assert values[99] == pytest.approx(0.0) and values[69] == pytest.approx(0.5)
     assert all(a < b for a, b in zip(values[:40], values[1:40])) and all(a > b for a, b in zip(values[39:], values[40:]))
+
+
+def test_a_non_finite_training_loss_stops_the_run_as_diverged(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    epoch = TRAIN_MODULE._Run._epoch
+
+    def nan_epoch(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        return {**epoch(self, *args, **kwargs), "train_loss": float("nan")}
+
+    monkeypatch.setattr(TRAIN_MODULE._Run, "_epoch", nan_epoch)
+    meta = _run(tmp_path, tiny, "standard", epochs=3).metadata
+    assert meta["epochs_done"] == 1 and meta["stopped"].startswith("diverged")
