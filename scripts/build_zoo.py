@@ -102,6 +102,9 @@ def _at(name: str, tag: str, recipe: str, dataset: str, arch: str = "cnn2c2f", e
 _LCAT_DEPARTURE = {"lr": 0.05, "hyperparameters": {"weight": 0.01}}
 
 PLANS = [
+    # --- flagship (issue 11): fast AT on the TRADES SmallCNN ---
+    ZooPlan("", "cnn4c3f.fast_at_mnist", "fast-at", "mnist", "cnn4c3f", 10,
+            budget="Wong et al.'s MNIST setting (10 epochs, FGSM-RS step 1.25 eps, cyclic Adam 5e-3)"),
     # --- MNIST, eps 0.3: recipe families missing from the first zoo ---
     _plain("", "cnn2c2f.l_blf_mnist", "l-blf", "mnist"),
     _plain("", "cnn2c2f.tanh_mnist", "tanh", "mnist"),
@@ -113,9 +116,6 @@ PLANS = [
     # accuracy 98.6 % -> 10.7 %, loss stuck at 8.94: f_y -> 0 zeroes the PC gradient, eq. 7): shipped
     # at lr 0.001, a departure named in the model.
     _pc("_lr0.001", "lenet5.pc_lr0p001_mnist", "pc", "mnist", lr=0.001),
-    # --- flagship (issue 11): fast AT on the TRADES SmallCNN ---
-    ZooPlan("", "cnn4c3f.fast_at_mnist", "fast-at", "mnist", "cnn4c3f", 10,
-            budget="Wong et al.'s MNIST setting (10 epochs, FGSM-RS step 1.25 eps, cyclic Adam 5e-3)"),
     # --- Fashion-MNIST, eps 0.1 ---
     _plain("", "cnn2c2f.standard_fashion_mnist", "standard", "fashion_mnist"),
     _plain("", "cnn2c2f.label_smoothing_fashion_mnist", "label-smoothing", "fashion_mnist"),
