@@ -189,6 +189,7 @@ AUTOATTACK_SETTINGS: dict[str, dict[str, Any]] = {
 _SILENT = logging.getLogger("robustbench_logits.attacks.pyautoattack")
 _SILENT.addHandler(logging.NullHandler())
 _SILENT.propagate = False
+_SILENT.setLevel(logging.CRITICAL + 1)  # not even created: a handler on the root (pytest's, an app's) sees nothing
 
 
 class AutoAttackComponent(Attack):

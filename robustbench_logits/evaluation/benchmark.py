@@ -53,7 +53,9 @@ from robustbench_logits.evaluation.suite import (
     DEFAULT_EPS,
     EvaluationSuite,
 )
-from robustbench_logits import zoo
+from robustbench_logits.eps import check_eps
+from robustbench_logits.models.pretrained import load_model
+from robustbench_logits.validation import check_device, check_model_dtype
 
 __all__ = ["benchmark"]
 
@@ -63,7 +65,7 @@ def _resolve_surrogate(surrogate: nn.Module | str | None, device: torch.device) 
         return None, None
     if isinstance(surrogate, nn.Module):
         return surrogate.to(device).eval(), type(surrogate).__name__
-    return zoo.load_model(surrogate).to(device).eval(), surrogate
+    return load_model(surrogate).to(device).eval(), surrogate
 
 
 def _resolve_suite(suite: str | EvaluationSuite, threat_model: str, num_classes: int) -> EvaluationSuite:
@@ -98,7 +100,7 @@ def benchmark(
     n_examples: int = 1000,
     dataset: str | tuple[torch.Tensor, torch.Tensor] = "mnist",
     threat_model: str = "Linf",
-    eps: float | None = None,
+    eps: float | str | None = None,
     batch_size: int = 250,
     device: str | torch.device | None = None,
     suite: str | EvaluationSuite = "standard",
@@ -128,8 +130,11 @@ def benchmark(
         raise UserError(f"batch_size must be positive, got {batch_size}")
     budget = resolve_budget(escalate)
     wall_start = time.perf_counter()
-    device = torch.device(device) if device is not None else next(model.parameters(), torch.empty(0)).device
+    device = check_device(device) or next(model.parameters(), torch.empty(0)).device
     name, x, y, num_classes = resolve_dataset(dataset, n_examples, data_dir)
+    if eps is not None:  # a number, "a/b" or a one-element tensor -> float; warns beyond the input range
+        eps = check_eps(eps, threat_model, n_features=x[0].numel())
+    check_model_dtype(model, name=model_name or "the model")
     if eps is None:
         if (name, threat_model) not in DEFAULT_EPS:
             raise UserError(f"no default eps for {name} {threat_model}: pass eps=")

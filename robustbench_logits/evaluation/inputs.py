@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 
 from robustbench_logits.errors import ModelError, UserError
+from robustbench_logits.validation import check_model_output
 
 __all__ = ["check_inputs", "eval_mode", "resolve_dataset", "state_dict_sha256"]
 
@@ -53,7 +54,7 @@ def check_inputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes
     probe = x[:32].to(device)
     try:
         with torch.no_grad():
-            first = model(probe)
+            first = check_model_output(model(probe))
     except RuntimeError as error:
         raise ModelError(f"the model fails on inputs of shape {tuple(probe.shape[1:])} ({str(error).splitlines()[0]}): "
                          "build it for this dataset") from None

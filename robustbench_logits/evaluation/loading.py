@@ -14,6 +14,7 @@ from robustbench_logits import zoo
 from robustbench_logits._files import load_weights, sha256_file
 from robustbench_logits.data import DATASETS
 from robustbench_logits.errors import UserError
+from robustbench_logits.models.pretrained import load_model
 
 __all__ = ["load_model_for_eval"]
 
@@ -42,8 +43,8 @@ def load_model_for_eval(spec: str, dataset: str = "mnist", weights: str | os.Pat
         model = _model_from_file(Path(spec))
         name = Path(spec).stem
     else:
-        if weights_path is None and spec in zoo.list_models():
-            return zoo.load_model(spec), spec, zoo.weights_sha256(spec)
+        if weights_path is None and spec in zoo.list_models(dataset=dataset):
+            return load_model(spec, dataset=dataset), spec, zoo.get_entry(spec, dataset=dataset).sha256
         if not timm.is_model(spec):
             raise UserError(f"unknown model {spec!r}: give a zoo name, a timm name with --weights, or a .py file")
         if weights_path is None:
