@@ -31,22 +31,32 @@ cd "$workdir"
 export PYTHONPATH="$PWD:$site" OMP_NUM_THREADS=1
 globs=("$@")
 if [ -n "${MUTATION_SAMPLE:-}" ]; then
-    # A seeded sample of the matching mutants: generate them (testing one), then draw the names.
-    nice -n 10 "$python" -S -m mutmut run --max-children 1 "${globs[0]}" > /dev/null 2>&1 || true
+    # A seeded sample, stratified by module: MUTATION_SAMPLE of each module's matching mutants
+    # (a fraction, at least MUTATION_SAMPLE_FLOOR of them). First generate them and collect the
+    # test statistics: a run filtered on a name that matches nothing stops right after that.
+    nice -n 10 "$python" -S -m mutmut run --max-children 1 "no-such-mutant" > /dev/null 2>&1 || true
     "$python" -S -m mutmut results --all true > all.txt
-    mapfile -t globs < <("$python" - all.txt "$MUTATION_SAMPLE" "$@" <<'PY'
+    mapfile -t globs < <("$python" - all.txt "$MUTATION_SAMPLE" "${MUTATION_SAMPLE_FLOOR:-20}" "$@" <<'PY'
+import collections
 import fnmatch
+import math
 import random
 import sys
 
-path, size, patterns = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+path, fraction, floor, patterns = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 names = sorted(line.split(":")[0].strip() for line in open(path) if ":" in line)
-matching = [n for n in names if any(fnmatch.fnmatch(n, p) for p in patterns)]
-for name in sorted(random.Random(0).sample(matching, min(size, len(matching)))):
-    print(name)
+by_module = collections.defaultdict(list)
+for name in names:
+    if any(fnmatch.fnmatch(name, p) for p in patterns):
+        by_module[name.split(".x")[0]].append(name)
+rng = random.Random(0)
+for module in sorted(by_module):
+    pool = by_module[module]
+    size = min(len(pool), max(floor, math.ceil(fraction * len(pool))))
+    for name in sorted(rng.sample(pool, size)):
+        print(name)
 PY
 )
-    printf '%s\n' "${globs[@]}" > sample.txt
 fi
 printf '%s\n' "${globs[@]}" > globs.txt  # what the report counts
 nice -n 10 "$python" -S -m mutmut run --max-children 1 "${globs[@]}" || true  # non-zero: survivors exist
