@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RBL := $(BIN)/rbl
 
-.PHONY: demo test browser-test data install clean-venv mutation
+.PHONY: demo test browser-test data install clean-venv mutation reproduce
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ browser-test: install
 ZOO_RUNS ?= runs/zoo
 zoo-train: data
 	nohup nice -n 10 env OMP_NUM_THREADS=1 $(BIN)/python scripts/build_zoo.py --train-only --runs $(ZOO_RUNS) >> $(ZOO_RUNS).log 2>&1 &
+
+# Every seed paper's headline claim under one protocol -> docs/reproduction.md + docs/img/ (hours on a CPU;
+# resumable: each training and evaluation is cached under REPRO_CACHE; --render-only rewrites the document).
+REPRO_CACHE ?= runs/reproduce/full
+reproduce: data
+	OMP_NUM_THREADS=1 $(BIN)/python scripts/reproduce.py --cache $(REPRO_CACHE)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -45,6 +45,7 @@ from robustbench_logits.errors import ModelError, UserError
 __all__ = [
     "LogitMovingAverage",
     "alp_loss",
+    "ALP_PAIRING_REDUCTIONS",
     "boosted_cross_entropy",
     "cross_entropy",
     "focal_loss",
@@ -170,6 +171,9 @@ def _most_probable_false_class(logits: Tensor, y: Tensor) -> Tensor:
 # [LRM] Summers & Dinneen and [BLF] Kanai et al.: label smoothing, logit squeezing, mixup,
 # ALP and its decoupled form
 # --------------------------------------------------------------------------------------------
+
+#: Readings of the ALP pairing term (eq. 9): "sum" over the logits (the equation), "mean" (Kannan et al.'s code).
+ALP_PAIRING_REDUCTIONS = ("sum", "mean")
 
 
 def smoothed_targets(
@@ -298,6 +302,7 @@ def alp_loss(
     y: Tensor,
     clean_weight: float = 0.5,
     pairing_weight: float = 0.5,
+    pairing_reduction: str = "sum",
 ) -> Tensor:
     """Adversarial logit pairing, [LRM] eq. 2 with the L2 pairing loss of eq. 9.
 
@@ -305,13 +310,23 @@ def alp_loss(
     alpha = ``clean_weight`` (0.5, sec. 2; LRM's own baselines use 0, sec. 5.2) and lambda =
     ``pairing_weight`` (0.5 on CIFAR-10, 5.0 on CIFAR-100, sec. 5.1). Eq. 9 (squared norm, no
     1/2) is used, not the per-coordinate 1/2 (.)^2 of the illustrative eq. 3.
+
+    ``pairing_reduction``: the two readings of the pairing term. ``"sum"`` (default) is eq. 9 as
+    written, the squared L2 norm summed over the C logits. ``"mean"`` averages over the C logits
+    instead, as a mean-squared-error loss does in Kannan et al.'s code, where the coefficient 0.5
+    comes from: the same lambda is then C times weaker (10x on 10 classes).
     """
     _check_pair(logits_nat, logits_adv, "alp_loss")
     _require(0.0 <= clean_weight <= 1.0, f"clean_weight must be in [0, 1], got {clean_weight}")
     _require_non_negative(pairing_weight, "ALP pairing_weight")
+    _require(pairing_reduction in ALP_PAIRING_REDUCTIONS,
+             f"ALP pairing_reduction must be 'sum' (eq. 9) or 'mean' (Kannan et al.'s code), got {pairing_reduction!r}")
     clean_loss = cross_entropy(logits_nat, y)
     training_loss = clean_weight * clean_loss + (1.0 - clean_weight) * cross_entropy(logits_adv, y)
-    return training_loss + pairing_weight * _squared_norm(logits_nat - logits_adv).mean()
+    pairing = _squared_norm(logits_nat - logits_adv)
+    if pairing_reduction == "mean":
+        pairing = pairing / logits_nat.shape[1]
+    return training_loss + pairing_weight * pairing.mean()
 
 
 def _distribution_cross_entropy(logits_nat: Tensor, logits_adv: Tensor) -> Tensor:

@@ -236,19 +236,26 @@ class AdversarialLogitPairing(Objective):
     """ALP, Summers eq. 2 with eq. 9: alpha CE(x) + (1 - alpha) CE(x') + lambda ||f(x) - f(x')||^2.
 
     Summers' own baselines train only on adversarial examples, alpha = 0 (sec. 5.2).
+    ``pairing_reduction``: ``"sum"`` (eq. 9, default) or ``"mean"`` over the logits (Kannan et
+    al.'s code); see ``losses.alp_loss``.
     """
 
     name = "alp"
     uses_perturbed = True
 
-    def __init__(self, clean_weight: float = 0.0, pairing_weight: float = 0.5) -> None:
+    def __init__(self, clean_weight: float = 0.0, pairing_weight: float = 0.5, pairing_reduction: str = "sum") -> None:
         super().__init__()
+        if pairing_reduction not in losses.ALP_PAIRING_REDUCTIONS:
+            raise ObjectiveError(f"ALP pairing_reduction must be 'sum' (eq. 9) or 'mean' (Kannan et al.'s code), "
+                                 f"got {pairing_reduction!r}")
         self.clean_weight, self.pairing_weight = clean_weight, pairing_weight
+        self.pairing_reduction = pairing_reduction
 
     def forward(self, model, x, y, x_adv):  # noqa: ANN001, D102
         logits_adv = model(self._perturbed(x_adv))
         logits_nat = model(x)
-        loss = losses.alp_loss(logits_nat, logits_adv, _plain(y, self.name), self.clean_weight, self.pairing_weight)
+        loss = losses.alp_loss(logits_nat, logits_adv, _plain(y, self.name), self.clean_weight, self.pairing_weight,
+                               self.pairing_reduction)
         return loss, logits_adv
 
 

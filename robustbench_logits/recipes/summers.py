@@ -4,6 +4,10 @@ Both train only on adversarial examples (alpha = 0 in eq. 1/2, sec. 5.2). ALP ad
 pairing term lambda ||f(x) - f(x')||^2 (eq. 2, 9); LRM is decoupled pairing (eq. 11): cross
 entropy between the two logit distributions, weighted so it is a fixed ratio of the adversarial
 loss, plus beta (||f(x)||^2 + ||f(x')||^2), with label smoothing and VH-mixup on the inputs.
+
+ALP's pairing term is eq. 9 as written (squared L2 norm summed over the logits). The coefficient
+0.5 comes from Kannan et al., whose code averages over the logits (10x weaker on 10 classes): that
+reading is the objective's ``pairing_reduction="mean"``; docs/reproduction.md measures both.
 """
 
 from __future__ import annotations

@@ -1,0 +1,173 @@
+"""scripts/reproduce.py (the reproduction of the papers' claims) and the ALP pairing-term readings."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from robustbench_logits import losses
+from robustbench_logits.errors import UserError
+from robustbench_logits.objectives import ObjectiveError, create_objective
+
+ROOT = Path(__file__).resolve().parents[1]
+VERDICTS = {"reproduced", "partly", "not reproduced", "masked", "not reproducible from the text"}
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("reproduce_script", ROOT / "scripts" / "reproduce.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["reproduce_script"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+reproduce = _script()
+
+Z_NAT = np.array([[2.0, -1.0, 0.5, 0.0], [0.3, 0.2, -0.7, 1.5], [-1.0, 2.5, 0.0, 0.4]])
+Z_ADV = np.array([[1.0, 0.0, 1.5, -0.5], [0.0, 1.2, -0.2, 0.5], [-0.5, 1.0, 1.0, 0.9]])
+Y = np.array([0, 3, 1])
+
+
+def _ce(z: np.ndarray, y: np.ndarray) -> float:
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_p[np.arange(len(y)), y].mean())
+
+
+def _t(a: np.ndarray) -> torch.Tensor:
+    return torch.tensor(a, dtype=torch.float64)
+
+
+# --- the ALP pairing term: eq. 9 (sum over logits, default) vs Kannan et al.'s code (mean) -------------
+
+
+@pytest.mark.parametrize("reduction, divisor", [("sum", 1.0), ("mean", 4.0)])
+def test_alp_pairing_readings(reduction: str, divisor: float) -> None:
+    value = losses.alp_loss(_t(Z_NAT), _t(Z_ADV), torch.tensor(Y), clean_weight=0.25, pairing_weight=0.5,
+                            pairing_reduction=reduction)
+    pairing = ((Z_NAT - Z_ADV) ** 2).sum(axis=1).mean() / divisor
+    expected = 0.25 * _ce(Z_NAT, Y) + 0.75 * _ce(Z_ADV, Y) + 0.5 * pairing
+    assert value.item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_alp_default_is_eq9_and_mean_is_c_times_weaker_in_the_pairing_term() -> None:
+    args = (_t(Z_NAT), _t(Z_ADV), torch.tensor(Y))
+    default = losses.alp_loss(*args, clean_weight=0.0, pairing_weight=1.0)
+    summed = losses.alp_loss(*args, clean_weight=0.0, pairing_weight=1.0, pairing_reduction="sum")
+    mean = losses.alp_loss(*args, clean_weight=0.0, pairing_weight=1.0, pairing_reduction="mean")
+    no_pairing = losses.alp_loss(*args, clean_weight=0.0, pairing_weight=0.0)
+    assert default.item() == summed.item()
+    assert (summed - no_pairing).item() == pytest.approx(4 * (mean - no_pairing).item(), rel=1e-12)
+
+
+def test_alp_pairing_reduction_gradients_scale_by_class_count() -> None:
+    grads = {}
+    for reduction in ("sum", "mean"):
+        z = _t(Z_NAT).requires_grad_(True)
+        losses.alp_loss(z, _t(Z_ADV), torch.tensor(Y), clean_weight=0.0, pairing_weight=0.5,
+                        pairing_reduction=reduction).backward()
+        grads[reduction] = z.grad.numpy()
+    assert np.allclose(grads["sum"], 4 * grads["mean"])
+    assert np.allclose(grads["sum"], 0.5 * 2 * (Z_NAT - Z_ADV) / len(Y))
+
+
+def test_alp_bad_pairing_reduction_is_one_clear_line() -> None:
+    with pytest.raises(UserError, match=r"^ALP pairing_reduction must be 'sum' \(eq. 9\) or 'mean' \(Kannan et al.'s code\), got 'l1'$"):
+        losses.alp_loss(_t(Z_NAT), _t(Z_ADV), torch.tensor(Y), pairing_reduction="l1")
+    with pytest.raises(ObjectiveError, match=r"^ALP pairing_reduction must be 'sum'"):
+        create_objective("alp", pairing_reduction="max")
+
+
+def test_alp_objective_passes_the_reading_through() -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 4).double()
+    x, x_adv, y = torch.randn(3, 4, dtype=torch.float64), torch.randn(3, 4, dtype=torch.float64), torch.tensor(Y)
+    values = {}
+    for reduction in ("sum", "mean"):
+        loss, _ = create_objective("alp", pairing_weight=0.5, pairing_reduction=reduction)(model, x, y, x_adv)
+        values[reduction] = loss.item()
+    with torch.no_grad():
+        z, z_adv = model(x), model(x_adv)
+    ce = torch.nn.functional.cross_entropy(z_adv, y).item()
+    pairing = (z - z_adv).pow(2).sum(1).mean().item()
+    assert values["sum"] == pytest.approx(ce + 0.5 * pairing)  # Summers' baseline: alpha = 0
+    assert values["mean"] == pytest.approx(ce + 0.5 * pairing / 4)
+    assert create_objective("alp").pairing_reduction == "sum"
+
+
+# --- the script's statistics -------------------------------------------------------------------------
+
+
+def test_paired_counts_discordant_examples_and_tests_them_exactly() -> None:
+    a = [True] * 10 + [False] * 5
+    b = [False] * 8 + [True] * 2 + [False] * 5
+    t = reproduce.paired(a, b)
+    assert (t["only_a"], t["only_b"]) == (8, 0)
+    assert t["p_a_gt_b"] == pytest.approx(0.5**8)
+    assert t["p_b_gt_a"] == 1.0
+    entry = reproduce.acc([True, True, False, False])
+    assert entry["acc"] == 0.5 and entry["ci95"][0] < 0.5 < entry["ci95"][1]
+
+
+# --- the script end to end (quick mode) ---------------------------------------------------------------
+
+
+def test_bad_claim_name_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = reproduce.main(["--quick", "--only", "kanai-fig3,nonsense", "--cache", str(tmp_path / "c")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("error: unknown claim nonsense in --only: choose from kanai-fig3,") and "\n" not in err
+    assert not (tmp_path / "c").exists()
+    assert reproduce.main(["--threads", "0", "--cache", str(tmp_path / "c")]) == 2
+    assert not (tmp_path / "c").exists()
+
+
+def test_render_only_on_an_empty_cache_lists_every_claim_as_not_run(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"
+    assert reproduce.main(["--quick", "--render-only", "--only", "kanai-fig5,summers-alp", "--cache",
+                           str(tmp_path / "c"), "--doc", str(doc)]) == 0
+    text = doc.read_text()
+    assert "partial version" in text
+    assert text.count("**Not run in this version.**") == 2
+    assert not (tmp_path / "c" / "results").exists()  # nothing computed
+
+
+def _summary_rows(text: str) -> dict[str, str]:
+    rows = {}
+    for line in text.splitlines():
+        match = re.match(r"^\| \[([a-z0-9-]+)\]\(#[a-z0-9-]+\) \|.*\| \*\*([^*]+)\*\* \|", line)
+        if match:
+            rows[match.group(1)] = match.group(2)
+    return rows
+
+
+def test_quick_mode_runs_claims_end_to_end_and_resumes_from_the_cache(tmp_path: Path) -> None:
+    cache, doc = tmp_path / "cache", tmp_path / "out" / "reproduction.md"
+    args = ["--quick", "--only", "kanai-fig5,li-mnist,lma-table6", "--cache", str(cache), "--doc", str(doc)]
+    assert reproduce.main(args) == 0
+    text = doc.read_text()
+    rows = _summary_rows(text)
+    assert set(rows) == {"kanai-fig5", "li-mnist", "lma-table6"}
+    assert set(rows.values()) <= VERDICTS
+    assert "partial version" not in text and "Not run in this version" not in text
+    assert (doc.parent / "img" / "kanai_fig5.png").stat().st_size > 1000
+    # each training and evaluation is a cached step with its wall time; the trained models exist
+    results = sorted(p.relative_to(cache / "results").as_posix() for p in (cache / "results").rglob("*.json"))
+    assert "train/lenet5_pclc_mnist.json" in results and "li/strong-0.1-lenet5_ce_mnist.json" in results
+    assert (cache / "models" / "lenet5_ce_mnist" / "model.safetensors").is_file()
+    # the measured numbers reach the document with intervals: Li's PGD-40 row (8 examples)
+    assert re.search(r"\| PGD 0\.1 \| 49\.0 / 72\.3 \| \d+\.\d \[\d+\.\d, \d+\.\d\] \|", text)
+    # resume: a second run recomputes nothing (same files, same document)
+    stamps = {p: p.stat().st_mtime_ns for p in (cache / "results").rglob("*.json")}
+    assert reproduce.main(args) == 0
+    assert {p: p.stat().st_mtime_ns for p in (cache / "results").rglob("*.json")} == stamps
+    assert doc.read_text() == text
+    # render-only gives the same document from the cache
+    assert reproduce.main(args + ["--render-only"]) == 0
+    assert doc.read_text() == text
