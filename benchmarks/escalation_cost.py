@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from robustbench_logits import zoo
+from robustbench_logits.models.pretrained import load_model
 from robustbench_logits._files import write_json
 from robustbench_logits.attacks import PassCounter
 from robustbench_logits.data import load_dataset
@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    model = zoo.load_model(args.model).eval()
+    model = load_model(args.model).eval()
     x, y = load_dataset("mnist", split="test", n_examples=args.n)
     started = time.perf_counter()
     result = benchmark(model, dataset="mnist", eps=args.eps, n_examples=args.n, batch_size=args.batch_size,

@@ -14,6 +14,7 @@ from robustbench_logits.attacks import (
     AttackSpec,
     MarginPGD,
     adaptive_attacks,
+    attack_parameters,
     cw_margin_loss,
     model_view,
     preset,
@@ -176,3 +177,31 @@ def test_default_spsa_can_reach_the_edge_of_the_budget() -> None:
     assert spsa.lr == pytest.approx(2 * 0.3 / 5)
     assert (spsa(x, y) - x).abs().max().item() == pytest.approx(0.3, abs=1e-6)
     assert AttackSpec("s", "spsa", {"nb_iter": 40}).build(model, 8 / 255, "Linf").lr == 0.01  # the papers' lr kept
+
+
+# --- AutoAttack's components in the registry, the one run helper, pass counting -----------------------
+
+
+def test_each_autoattack_component_is_a_registry_attack_with_standard_settings() -> None:
+    from robustbench_logits.attacks import AUTOATTACK_SETTINGS, AutoAttackComponent, PassCounter, run_attack
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 10)).eval()
+    x = torch.rand(6, 1, 4, 4)
+    y = model(x).argmax(1)
+    for kind in ("aa_apgd_ce", "aa_apgd_dlr", "aa_apgd_t", "aa_fab_t", "aa_square"):
+        params = {"n_queries": 50} if kind == "aa_square" else {"n_iter": 5}
+        spec = AttackSpec(kind, kind, params)
+        built = spec.build(model, 0.1, "Linf", seed=7)
+        assert isinstance(built, AutoAttackComponent) and isinstance(built, torchattacks.attack.Attack)
+        read = attack_parameters(built)
+        assert read["seed"] == 7 and read["eps"] == 0.1
+        assert {k: read[k] for k in AUTOATTACK_SETTINGS[built.component] if k in read and k not in params} == {
+            k: v for k, v in AUTOATTACK_SETTINGS[built.component].items() if k in read and k not in params}
+        counter = PassCounter()
+        adv = run_attack(spec, model, x, y, 0.1, "Linf", seed=0, counter=counter)
+        assert (adv - x).abs().max() <= 0.1 + 1e-7 and adv.min() >= 0 and adv.max() <= 1
+        assert counter.forward > 0 and (counter.backward > 0) == (kind != "aa_square")  # Square only queries
+        assert not model.training
+    with pytest.raises(UserError, match="no setting"):
+        AttackSpec("x", "aa_square", {"n_iter": 3}).build(model, 0.1, "Linf")

@@ -131,7 +131,7 @@ class Indicator:
 
 
 def _cascade_comparison(name: str, categories: set[str], before_categories: set[str], cascade: list[AttackSpec],
-                        broken_by: list[int], robust_after_cascade: list[bool], alpha: float) -> Indicator | None:
+                        broken_by: list[int], alpha: float) -> Indicator | None:
     """Later attacks of ``categories`` vs the earlier ``before_categories`` ones, in the cascade (c unobserved: 0)."""
     before: list[str] = []
     examples: list[int] = []
@@ -191,7 +191,7 @@ def compute_indicators(merged: dict[str, list[Any]], cascade: list[AttackSpec], 
         ("black_box_beats_white_box", {"black_box"}, {"white_box", "long", "single_step"}),
         ("transfer_beats_white_box", {"transfer"}, {"white_box", "long", "single_step"}),
     ):
-        found = _cascade_comparison(name, categories, before, cascade, merged["broken_by"], cascade_robust, th.alpha)
+        found = _cascade_comparison(name, categories, before, cascade, merged["broken_by"], th.alpha)
         if found is not None:
             fired.append(found)
     large_correct = where(merged["large_eps_correct"])
@@ -208,9 +208,8 @@ def compute_indicators(merged: dict[str, list[Any]], cascade: list[AttackSpec], 
                                f"{noise_c} that noise did not (exact McNemar p = {p:.2g})", p))
     if adaptive:
         adaptive_robust = [c and a == -1 for c, a in zip(correct, merged["adaptive_broken_by"])]
-        b = where([r and not a for r, a, c in zip(cascade_robust, adaptive_robust, correct) if True])
-        b = [i for i in b if correct[i]]
-        c_count = sum(1 for i in range(n) if correct[i] and not cascade_robust[i] and adaptive_robust[i])
+        b = where([r and not a for r, a in zip(cascade_robust, adaptive_robust)])  # cascade_robust implies correct
+        c_count = sum(1 for c, r, a in zip(correct, cascade_robust, adaptive_robust) if c and not r and a)
         if b and discordance_p(len(b), c_count) < th.alpha:
             p = discordance_p(len(b), c_count)
             names = ", ".join(s.name for s in adaptive)
