@@ -155,7 +155,7 @@ def test_quick_mode_runs_claims_end_to_end_and_resumes_from_the_cache(tmp_path: 
     rows = _summary_rows(text)
     assert set(rows) == {"kanai-fig5", "li-mnist", "lma-table6"}
     assert set(rows.values()) <= VERDICTS
-    assert "partial version" not in text and "Not run in this version" not in text
+    assert "partial version" not in text and "**Not run in this version.**" not in text
     assert (doc.parent / "img" / "kanai_fig5.png").stat().st_size > 1000
     # each training and evaluation is a cached step with its wall time; the trained models exist
     results = sorted(p.relative_to(cache / "results").as_posix() for p in (cache / "results").rglob("*.json"))
