@@ -94,6 +94,8 @@ def check_eps(eps: Any, threat_model: str = "Linf", input_range: tuple[float, fl
 def format_eps(eps: float) -> str:
     """eps as RobustBench writes it: "8/255" for k/255 budgets, else the plain decimal ("0.3")."""
     plain = f"{eps:g}"
+    if "e" in plain:  # 1e-05: RobustBench's files write plain decimals
+        plain = f"{eps:.12f}".rstrip("0").rstrip(".")
     steps = eps * 255
     # k/255 only when the decimal would be long (8/255 = 0.0313725...): 0.3 and 2 stay as they are.
     if len(plain.replace("0.", "").lstrip("0")) > 3 and abs(steps - round(steps)) < 1e-6:

@@ -40,3 +40,4 @@ def test_eps_beyond_the_input_range_warns_and_small_eps_is_silent():
 def test_format_eps_as_robustbench_writes_it():
     assert format_eps(8 / 255) == "8/255" and format_eps(0.3) == "0.3" and format_eps(2.0) == "2"
     assert format_eps(parse_eps(format_eps(8 / 255))) == "8/255"
+    assert format_eps(1e-5) == "0.00001" and format_eps(parse_eps("1/7")) == "0.142857"
