@@ -61,7 +61,7 @@ clean-venv:
 # (15 % of each module, seeded); empty tests every mutant. Report: benchmarks/mutation.md.
 MUTATION_DIR ?= runs/mutation
 MUTATION_CORE_SAMPLE ?=
-MUTATION_EVAL_SAMPLE ?= 0.1
+MUTATION_EVAL_SAMPLE ?= 0.05
 MUTATION_CORE_TESTS := tests/test_losses.py tests/test_heads.py tests/test_objectives.py tests/test_gradcheck.py \
 	tests/test_worked_examples.py tests/test_distributions.py tests/test_inner_max.py tests/test_files.py \
 	tests/test_attack_losses.py tests/test_selection.py tests/test_leaderboard_ranking.py
@@ -70,7 +70,7 @@ MUTATION_CORE := 'robustbench_logits.losses.*' 'robustbench_logits.heads.*' 'rob
 	'robustbench_logits.leaderboard.ranking.x_tied_with_previous*' 'robustbench_logits.leaderboard.ranking.x_protocol_key*' \
 	'robustbench_logits.train.x__select_key*' 'robustbench_logits.train.xǁ_Runǁ_checkpoint*' \
 	'robustbench_logits.train.xǁ_Runǁ_finish*'
-MUTATION_EVAL_TESTS := tests/test_evaluation_indicators.py tests/test_evaluation_escalation.py
+MUTATION_EVAL_TESTS := tests/test_evaluation_indicators.py tests/test_evaluation_escalation.py tests/test_evaluation_result.py
 MUTATION_EVAL := 'robustbench_logits.evaluation.cascade.x__cascade_*' 'robustbench_logits.evaluation.cascade.x_evaluate_chunk_*' \
 	'robustbench_logits.evaluation.cascade.x_rescore_*' 'robustbench_logits.evaluation.cascade.x_run_round_on_chunk_*' \
 	'robustbench_logits.evaluation.indicators.x__cascade_comparison_*' 'robustbench_logits.evaluation.indicators.x_compute_indicators_*' \
