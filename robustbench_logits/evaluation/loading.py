@@ -34,8 +34,8 @@ def _model_from_file(path: Path) -> nn.Module:
 
 def load_model_for_eval(spec: str, dataset: str = "mnist", weights: str | os.PathLike | None = None
                         ) -> tuple[nn.Module, str, str | None]:
-    """``(model, name, weights_sha256)`` for ``rbl eval MODEL``: a Python file, a zoo name, or a
-    timm name (ours are registered) with ``weights``."""
+    """``(model, name, weights_sha256)`` for ``rbl eval MODEL``: a Python file, a zoo name or
+    timm tag (``cnn2c2f.blf_at_mnist``), or a timm architecture (ours are registered) with ``weights``."""
     weights_path = Path(weights) if weights is not None else None
     if spec.endswith(".py"):
         if not Path(spec).is_file():
@@ -43,8 +43,9 @@ def load_model_for_eval(spec: str, dataset: str = "mnist", weights: str | os.Pat
         model = _model_from_file(Path(spec))
         name = Path(spec).stem
     else:
-        if weights_path is None and spec in zoo.list_models(dataset=dataset):
-            return load_model(spec, dataset=dataset), spec, zoo.get_entry(spec, dataset=dataset).sha256
+        if weights_path is None and (spec in zoo.pretrained_tags() or spec in zoo.list_models(dataset=dataset)):
+            record = zoo.get_entry(spec, dataset=dataset)  # a zoo name or its timm tag
+            return load_model(spec, dataset=dataset), record.name, record.sha256
         if not timm.is_model(spec):
             raise UserError(f"unknown model {spec!r}: give a zoo name, a timm name with --weights, or a .py file")
         if weights_path is None:
