@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RBL := $(BIN)/rbl
 
-.PHONY: demo test browser-test data install clean-venv mutation reproduce
+.PHONY: demo test browser-test data install clean-venv mutation reproduce bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ zoo-train: data
 REPRO_CACHE ?= runs/reproduce/full
 reproduce: data
 	OMP_NUM_THREADS=1 $(BIN)/python scripts/reproduce.py --cache $(REPRO_CACHE)
+
+# Side-by-side performance ratios (training, evaluation, scale-out, memory): benchmarks/README.md.
+# Under 20 min on two idle cores; MNIST comes from `data`.
+bench: data
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/run.py
 
 clean-venv:
 	rm -rf $(VENV)

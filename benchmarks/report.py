@@ -1,0 +1,179 @@
+"""benchmarks/README.md from results.json (generated: edit this file or run.py, never the README)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _x(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _yes(flag: Any) -> str:
+    return {True: "yes", False: "**no**"}.get(flag, "-")
+
+
+def _machine(m: dict[str, Any]) -> list[str]:
+    busy = m.get("busiest_other_processes", [])
+    lines = [
+        "## Machine and load",
+        "",
+        f"- Measured {m['date']} at commit `{m['commit']}`, mode `{m['mode']}`, sections "
+        f"{', '.join(m.get('sections', []))}, {m['seconds']:.0f} s in total.",
+        f"- {m['cpu']}, {m['cpus']} CPUs ({m['cpus_available']} available), {m['platform']}; Python {m['python']}, "
+        f"torch {m['torch']}, {m['torch_threads']} torch thread per process.",
+        f"- Load average (1, 5, 15 min) before: {', '.join(map(str, m['load_average_before']))}; after: "
+        f"{', '.join(map(str, m['load_average_after']))}.",
+    ]
+    if busy:
+        lines.append("- **The machine was shared while measuring**; the busiest other processes (CPU %, command):")
+        lines += [f"  - `{p}`" for p in busy]
+        lines.append("- Absolute times are therefore inflated and noisy; the ratios, taken pair by pair, are "
+                     "what to read, with their min-max spread.")
+    lines.append("")
+    return lines
+
+
+def _training(results: dict[str, Any]) -> list[str]:
+    training = results.get("training")
+    if not training or "over_bound_timing" not in next(iter(next(iter(training.values())).values()), {}):
+        return []
+    lines = [
+        "## Training: each recipe's step over a plain cross-entropy step",
+        "",
+        "`training.<arch>.<recipe>.ratio_vs_ce`: the trainer's step for the recipe (its objective, head, "
+        "mixup, inner attack at full eps or noise, its optimizer) over a CE step of the same architecture, "
+        "batch 128, MNIST-shaped inputs. `bound`: the pass-count lower bound in CE steps: the passes a forward "
+        "hook counted in the recipe's step, run bare on the recipe's model (training passes with one optimizer "
+        "update; each inner-attack step as a forward + input-gradient pass with the weights frozen; "
+        "gradient-free forwards). Recipe, bound and CE steps run in rotation; `ratio / bound` is taken within "
+        "each round. Target: ratio <= 1.05 x bound.",
+        "",
+    ]
+    for arch, rows in training.items():
+        lines += [f"### `{arch}`", "",
+                  "| recipe | passes (train / attack / forward) | ratio_vs_ce | [min, max] | bound | ratio / bound | [min, max] | <= 1.05 x bound |",
+                  "|---|---|---:|---:|---:|---:|---:|---|"]
+        for name, row in rows.items():
+            p, t, o = row["passes"], row["timing"], row["over_bound_timing"]
+            lines.append(f"| `{name}` | {p['train']} / {p['input_grad']} / {p['forward']} | {row['ratio_vs_ce']:.3f} | "
+                         f"[{t['ratio_min']:.3f}, {t['ratio_max']:.3f}] | {row['bound']:.3f} | "
+                         f"{row['ratio_over_bound']:.3f} | [{o['ratio_min']:.3f}, {o['ratio_max']:.3f}] | "
+                         f"{_yes(row['within_target'])} |")
+        lines.append("")
+    inner = results.get("inner_attack")
+    if inner:
+        lines += ["### The inner attack computes no parameter gradients", "",
+                  "`_inner_max.inner_maximisation` differentiates the loss with respect to the input only "
+                  "(`torch.autograd.grad(loss, [x_adv])`). Checked: after a PGD-10 call, is every parameter's "
+                  "`.grad` still `None`; and the call as is against the same call with the weights frozen "
+                  "(`requires_grad=False`, so autograd cannot record weight gradients at all):", "",
+                  "| arch | `.grad` untouched | as is / frozen | [min, max] |", "|---|---|---:|---:|"]
+        for arch, row in inner.items():
+            t = row["as_is_over_frozen"]
+            lines.append(f"| `{arch}` | {_yes(row['parameter_grads_untouched'])} | {t['ratio']:.3f} | "
+                         f"[{t['ratio_min']:.3f}, {t['ratio_max']:.3f}] |")
+        lines.append("")
+    return lines
+
+
+def _evaluation(e: dict[str, Any] | None) -> list[str]:
+    if not e or "harness_overhead" not in e:
+        return []
+    h, f, i, s = e["harness_overhead"], e["full_suite_vs_aa"], e["independent_vs_aa"], e["sweep"]
+    return [
+        "## Evaluation: our harness over pyautoattack called directly",
+        "",
+        f"Robust zoo model `{e['model']}`, first {e['n_examples']} MNIST test examples, eps {e['eps']}, seed 0. "
+        "`benchmark()` and `pyautoattack.AutoAttack(version='standard').run_standard_evaluation` alternate.",
+        "",
+        "| figure | ratio | [min, max] | ours (median s) | yardstick (median s) | target |",
+        "|---|---:|---:|---:|---:|---|",
+        f"| `evaluation.harness_overhead` (standard protocol / AutoAttack) | {_x(h['ratio'])} | "
+        f"[{h['ratio_min']:.2f}, {h['ratio_max']:.2f}] | {h['a_median_s']:.1f} | {h['b_median_s']:.1f} | <= 1.05 |",
+        f"| `evaluation.full_suite_vs_aa` (full suite, cascade + escalation / AutoAttack) | {_x(f['ratio'])} | "
+        f"[{f['ratio_min']:.2f}, {f['ratio_max']:.2f}] | {f['a_median_s']:.1f} | {f['b_median_s']:.1f} | <= 1.5 |",
+        f"| `evaluation.independent_vs_aa` (every attack on every example / AutoAttack) | {_x(i['ratio'])} | "
+        f"[{i['ratio_min']:.2f}, {i['ratio_max']:.2f}] | {i['a_median_s']:.1f} | {i['b_median_s']:.1f} | - |",
+        f"| `evaluation.sweep.per_eps_vs_standard` (eps sweep per eps / one standard evaluation) | "
+        f"{_x(s['per_eps_vs_standard'])} | | {s['timing']['a_median_s']:.1f} ({len(s['eps'])} eps) | "
+        f"{s['timing']['b_median_s']:.1f} | - |",
+        "",
+        f"- Same robust accuracy: ours {h['ours_autoattack_acc']}, pyautoattack direct {h['direct_autoattack_acc']} "
+        f"({'identical' if h['identical_robust_accuracy'] else '**different**'}); clean {h['clean_acc']}.",
+        f"- The cascade saves {i['cascade_saves']:.2f}x over running each attack of the full suite on every "
+        f"example ({', '.join(i['attacks'])}).",
+        f"- Full suite escalation: `{_short(f['escalation'])}`; worst case {f['worst_case_acc']}, "
+        f"AutoAttack {f['autoattack_acc']}.",
+        f"- Sweep: {s['attack']} at eps {', '.join(map(str, s['eps']))}; accuracies {s['accuracy']}.",
+        "",
+    ]
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _scaleout(sc: dict[str, Any] | None) -> list[str]:
+    if not sc or "evaluation" not in sc:
+        return []
+    e, t = sc["evaluation"], sc["training"]
+    return [
+        "## Scale-out: `torchrun --nproc_per_node=2` over one process",
+        "",
+        "Whole processes (start-up included), one and two alternately; target speedup >= 1.6.",
+        "",
+        "| workload | speedup_2proc | [min, max] | 1 process (s) | 2 processes (s) | identical results |",
+        "|---|---:|---:|---:|---:|---|",
+        f"| sharded `rbl eval {e['model']}` n={e['n_examples']}, {e['chunks']} chunks | {_x(e['speedup_2proc'])} | "
+        f"[{e['min']:.2f}, {e['max']:.2f}] | {e['one_process_median_s']:.1f} | {e['two_processes_median_s']:.1f} | "
+        f"{_yes(e.get('identical_results'))} |",
+        f"| DDP `rbl train --recipe {t['recipe']}` {t['arch']}, {t['n_train']} examples, 1 epoch | "
+        f"{_x(t['speedup_2proc'])} | [{t['min']:.2f}, {t['max']:.2f}] | {t['one_process_median_s']:.1f} | "
+        f"{t['two_processes_median_s']:.1f} | {_yes(t.get('identical_results'))} "
+        f"(max weight difference {t.get('max_abs_weight_difference', '-')}) |",
+        "",
+        "On a machine whose two cores are already busy with other work, a second process finds no idle "
+        "core: the speedup measures the share of the machine it gets, not the code's scaling.",
+        "",
+    ]
+
+
+def _memory(mem: dict[str, Any] | None) -> list[str]:
+    if not mem or "peak_rss_mb" not in mem:
+        return []
+    (n_small, small), (n_large, large) = mem["peak_rss_mb"].items()
+    return [
+        "## Memory: peak RSS of a standard evaluation against n",
+        "",
+        f"Fresh process per run, peak from the kernel's accounting of the child (`os.wait4` -> `ru_maxrss`); "
+        f"model `{mem['model']}`.",
+        "",
+        "| n | peak RSS (MiB) | wall (s) |",
+        "|---:|---:|---:|",
+        f"| {int(n_small):,} | {small:.0f} | {mem['runs'][n_small]['wall_s']:.0f} |",
+        f"| {int(n_large):,} | {large:.0f} | {mem['runs'][n_large]['wall_s']:.0f} |",
+        "",
+        f"`memory.peak_rss_mb` grows by {mem['growth_mb']:.0f} MiB ({mem['ratio']:.2f}x) from {int(n_small):,} to "
+        f"{int(n_large):,} examples; the inputs alone account for {mem['growth_of_inputs_mb']:.0f} MiB of it.",
+        "",
+    ]
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (`benchmarks/run.py`) from `benchmarks/results.json`: do not edit by hand.",
+        "Each figure is a **ratio of two workloads measured side by side** in one run (A and B alternated, "
+        "the ratio taken pair by pair, the median reported with its min and max), so it keeps its meaning on a "
+        "shared machine where absolute times drift.",
+        "",
+        *_machine(results["machine"]),
+        *_training(results),
+        *_evaluation(results.get("evaluation")),
+        *_scaleout(results.get("scaleout")),
+        *_memory(results.get("memory")),
+    ]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,86 @@
+"""scaleout.speedup_2proc: ``torchrun --nproc_per_node=2`` over one process, same work, same results.
+
+Whole processes, started alternately (one process, then two, then one ...), so start-up and
+process-group set-up are inside the figure, as a user pays them. The speedup is the median of the
+per-pair ratios t(1 process) / t(2 processes). Identical results are checked, not assumed: the
+evaluation's per-attack accuracies, and the trained weights (max absolute difference; DDP sums
+gradients in another order than one process, so float rounding may differ in the last bits).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+EVAL_MODEL = "Madry2018PGDAT_2C2F"  # robust: every attack has work to do
+
+
+def _cli(nproc: int) -> list[str]:
+    if nproc == 1:
+        return [sys.executable, "-m", "robustbench_logits.cli"]
+    return [str(BIN / "torchrun"), "--standalone", f"--nproc_per_node={nproc}", "-m", "robustbench_logits.cli"]
+
+
+def _run(command: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    completed = subprocess.run(command, cwd=cwd, env=ENV, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stderr[-3000:]}")
+    return time.perf_counter() - started
+
+
+def _speedup(make: Any, pairs: int, work: Path) -> dict[str, Any]:
+    ratios, one, two = [], [], []
+    for i in range(pairs):
+        order = (1, 2) if i % 2 == 0 else (2, 1)
+        times = {nproc: _run(make(nproc, work / f"{nproc}"), work) for nproc in order}
+        one.append(times[1])
+        two.append(times[2])
+        ratios.append(times[1] / times[2])
+    return {"speedup_2proc": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
+            "max": round(max(ratios), 3), "one_process_median_s": round(statistics.median(one), 2),
+            "two_processes_median_s": round(statistics.median(two), 2), "pairs": pairs, "target": 1.6}
+
+
+def bench_scaleout(n_eval: int, n_train: int, pairs: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="rbl-bench-") as tmp:
+        work = Path(tmp)
+
+        def evaluation(nproc: int, out: Path) -> list[str]:
+            return [*_cli(nproc), "eval", EVAL_MODEL, "--dataset", "mnist", "-n", str(n_eval), "--batch-size",
+                    str(max(1, n_eval // 4)), "--no-progress", "--out", str(out.with_suffix(".json"))]
+
+        def training(nproc: int, out: Path) -> list[str]:
+            return [*_cli(nproc), "train", "--recipe", "pgd-at", "--dataset", "mnist", "--arch", "cnn2c2f",
+                    "--preset", "cpu", "--epochs", "1", "--n-train", str(n_train), "--val-size", "256",
+                    "--n-eval", "256", "--n-val-robust", "0", "--threads", "1", "--no-progress",
+                    "--out", str(out)]
+
+        eval_figures = _speedup(evaluation, pairs, work)
+        one = json.loads((work / "1.json").read_text())
+        two = json.loads((work / "2.json").read_text())
+        eval_figures["identical_results"] = one.get("per_attack") == two.get("per_attack") and \
+            one.get("worst_case_acc") == two.get("worst_case_acc")
+        eval_figures.update({"model": EVAL_MODEL, "n_examples": n_eval, "chunks": 4})
+
+        train_figures = _speedup(training, pairs, work)
+        weights = [sorted((work / str(nproc)).rglob("*.safetensors")) for nproc in (1, 2)]
+        if weights[0] and weights[1]:
+            a, b = load_file(str(weights[0][-1])), load_file(str(weights[1][-1]))
+            diff = max(float((a[k].float() - b[k].float()).abs().max()) for k in a)
+            train_figures["max_abs_weight_difference"] = diff
+            train_figures["identical_results"] = diff <= 1e-5
+        train_figures.update({"recipe": "pgd-at", "arch": "cnn2c2f", "n_train": n_train, "epochs": 1})
+    return {"evaluation": eval_figures, "training": train_figures}
