@@ -156,3 +156,14 @@ def test_a_pt_file_of_non_tensors_is_refused(tmp_path):
     torch.save([torch.ones(2)], path)
     with pytest.raises(WeightsError, match="state dict of tensors"):
         load_state_dict(path)
+
+
+def test_a_long_mismatch_is_cut_to_one_readable_line(tmp_path):
+    many = {f"layer{i}.weight": torch.zeros(1) for i in range(60)}  # 60 unexpected keys
+    path = tmp_path / "many.safetensors"
+    save_file(many, str(path))
+    with pytest.raises(WeightsError) as error:
+        load_weights(torch.nn.Linear(2, 2), path)
+    message = str(error.value)
+    assert "\n" not in message and message.endswith("...") and "layer0.weight" in message
+    assert len(message) < 600

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -519,8 +521,6 @@ def test_labels_that_do_not_match_the_rows_are_refused(call) -> None:  # noqa: A
 
 
 def test_default_hyperparameters_are_the_papers() -> None:
-    import inspect
-
     def defaults(function) -> dict:  # noqa: ANN001
         return {k: p.default for k, p in inspect.signature(function).parameters.items() if p.default is not p.empty}
 
@@ -621,3 +621,71 @@ def test_vh_mixup_cut_rows_and_columns_cover_zero() -> None:
     se = math.sqrt(0.25 * 0.75 / swapped)
     assert abs(top_right_zero / swapped - 1 / height) < 5 * se
     assert abs(bottom_left_zero / swapped - 1 / width) < 5 * se
+
+
+def test_defaults_reach_the_value() -> None:
+    # A default is part of the formula when the caller leaves it out; each call below omits it
+    # and is compared with the value at the paper's number, written out here.
+    p_true = np_softmax(Z_NAT)[np.arange(3), Y]
+    assert float(losses.focal_loss(A, labels())) == pytest.approx((-((1 - p_true) ** 2) * np.log(p_true)).mean(), rel=1e-12)
+    amp_b, amp_a = Z_ADV.max(1) - Z_ADV.min(1), Z_NAT.max(1) - Z_NAT.min(1)
+    q_true = np_softmax(Z_ADV)[np.arange(3), Y]
+    laa = (-((1 - q_true) ** 2) * np.log(q_true)).mean() + 15.0 * (
+        np.sqrt(((amp_b - 2.0) ** 2).sum()) + abs(amp_b.mean() - amp_a.mean()))
+    assert float(losses.laa_loss(B, A, labels())) == pytest.approx(laa, rel=1e-12)
+    p = np_softmax(Z_NAT)
+    pc = np.mean([sum(max(0.0, p[i, j] + 0.995 - p[i, Y[i]]) for j in range(4) if j != Y[i]) for i in range(3)])
+    lc = np.mean([max(0.0, Z_NAT[i, Y[i]] - max(Z_NAT[i, k] for k in range(4) if k != Y[i])) for i in range(3)])
+    assert float(losses.pc_loss(A, labels())) == pytest.approx(pc, rel=1e-12)
+    assert float(losses.logit_constraint(A, labels())) == pytest.approx(0.05 * lc, rel=1e-12)
+    assert float(losses.pc_lc_loss(A, labels())) == pytest.approx(pc + 0.05 * lc, rel=1e-12)
+    hinge = np_squared_hinge_rows(Z_ADV, Y, 0.9).mean()
+    assert float(losses.squared_hinge_margin_loss(B, labels())) == pytest.approx(hinge, rel=1e-12)
+    assert float(losses.lma_attack_loss(B, labels())) == pytest.approx(np_ce_rows(Z_ADV, Y).mean() + hinge, rel=1e-12)
+    kl = np_kl_rows(Z_NAT, Z_ADV)
+    assert float(losses.trades_loss(A, B, labels())) == pytest.approx(np_ce_rows(Z_NAT, Y).mean() + 6.0 * kl.mean(), rel=1e-12)
+    mart = np_bce_rows(Z_ADV, Y).mean() + 5.0 * (kl * (1 - p_true)).mean()
+    assert float(losses.mart_loss(A, B, labels())) == pytest.approx(mart, rel=1e-12)
+    alp = 0.5 * np_ce_rows(Z_NAT, Y).mean() + 0.5 * np_ce_rows(Z_ADV, Y).mean() + 0.5 * ((Z_NAT - Z_ADV) ** 2).sum(1).mean()
+    assert float(losses.alp_loss(A, B, labels())) == pytest.approx(alp, rel=1e-12)
+    ce_b = np_ce_rows(Z_ADV, Y).mean()
+    reg = ((Z_NAT**2).sum(1) + (Z_ADV**2).sum(1)).mean()
+    lrm = losses.lrm_loss(A, B, torch.tensor(ce_b, dtype=torch.float64))
+    assert float(lrm) == pytest.approx(ce_b + ce_b / 0.125 + 1e-3 * reg, rel=1e-12)
+    ema_n, ema_a = 0.8 * Z_NAT, 0.8 * Z_ADV
+    extra = hinge + 86.0 * np_mhuber(ema_a, ema_n, 5.345)
+    value = losses.lma_at_loss(B, labels(), t(ema_n), t(ema_a))
+    assert float(value) == pytest.approx(np_bce_rows(Z_ADV, Y).mean() + extra, rel=1e-12)
+    value = losses.lma_standard_at_loss(B, labels(), t(ema_n), t(ema_a))
+    assert float(value) == pytest.approx(ce_b + extra, rel=1e-12)
+    value = losses.lma_trades_loss(A, B, labels(), t(ema_n), t(ema_a))
+    assert float(value) == pytest.approx(np_ce_rows(Z_NAT, Y).mean() + 6.0 * kl.mean() + extra, rel=1e-12)
+    value = losses.lma_mart_loss(A, B, labels(), t(ema_n), t(ema_a))
+    assert float(value) == pytest.approx(mart + extra, rel=1e-12)
+    ema = losses.LogitMovingAverage()
+    assert float(ema(A, B)[0][0, 0]) == pytest.approx(0.8 * Z_NAT[0, 0])  # tau = 0.2 from logit_0 = 0
+
+
+def test_boundary_hyperparameters_are_accepted() -> None:
+    # s = 1 - 1/C is the uniform target (eq. 8's range is closed); tau = 0 is "no averaging" ([LMA] sec. 6)
+    uniform = losses.smoothed_targets(labels(), 4, 0.75, dtype=torch.float64)
+    assert torch.equal(uniform, torch.full((3, 4), 0.25, dtype=torch.float64))
+    out_nat, _ = losses.LogitMovingAverage(0.0)(A, B)
+    assert torch.equal(out_nat, A)
+    assert float(losses.smoothed_targets(labels(), 4, 0.0).sum()) == 3.0
+
+
+def test_losses_raise_no_warnings() -> None:
+    ema = losses.LogitMovingAverage()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. an implicit softmax dimension
+        losses.lrm_loss(A, B, torch.tensor(1.0, dtype=torch.float64))
+        losses.trades_loss(A, B, labels())
+        losses.mart_loss(A, B, labels())
+        losses.ice_loss(A, labels(), 0.1)
+        losses.pc_lc_loss(A, labels())
+        losses.laa_loss(A, B, labels())
+        losses.boosted_cross_entropy(A, labels())
+        losses.label_smoothing_cross_entropy(A, labels(), 0.1)
+        losses.mixup_cross_entropy(A, labels(), labels(), 0.3)
+        ema(A, B)

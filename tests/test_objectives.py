@@ -368,3 +368,20 @@ def test_lma_base_is_checked_and_state_is_a_buffer() -> None:
     objective(IDENTITY, _t(Z), _t(Y).long(), _t(Z_ADV))
     assert set(objective.state_dict()) == {"moving_average.natural", "moving_average.adversarial"}
     np.testing.assert_allclose(objective.state_dict()["moving_average.natural"].numpy(), 0.5 * Z)
+
+
+def test_pc_lc_starts_in_warmup_before_the_first_start_epoch() -> None:
+    objective = create_objective("pc_lc", ce_warmup_epochs=1)  # epoch 0 until the trainer says otherwise
+    assert objective.in_warmup
+    assert float(objective(IDENTITY, _t(Z), _t(Y).long(), None)[0]) == pytest.approx(_ce(Z, Y), abs=1e-12)
+
+
+def test_lrm_smooths_mixed_targets() -> None:
+    lam, s = 0.7, 0.1
+    y_b = np.array([1, 0, 2])
+    mixed = MixedLabels(_t(Y).long(), torch.tensor(y_b), lam)
+    t_a, t_b = np.full(Z.shape, s / 2), np.full(Z.shape, s / 2)
+    t_a[np.arange(3), Y] = 1 - s
+    t_b[np.arange(3), y_b] = 1 - s
+    j_adv = float(-((lam * t_a + (1 - lam) * t_b) * _log_softmax(Z_ADV)).sum(axis=1).mean())
+    assert _run("lrm", y=mixed, smoothing=s, beta=0.0, ratio=0.5)[0] == pytest.approx(j_adv + j_adv / 0.5, rel=1e-12)
