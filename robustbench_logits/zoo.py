@@ -108,7 +108,8 @@ def summarise_evaluation(result: dict[str, Any]) -> tuple[dict[str, Any], dict[s
     The summary keeps every accuracy, interval, indicator, flag, note, escalation outcome and
     the provenance a reader needs to reproduce the run (versions, seeds, attacks, wall time,
     the weights' sha256, the evaluated example indices as ``[first, last]`` ranges); the
-    per-example outcomes and the indicators' example lists go to the side file.
+    per-example outcomes, the indicators' example lists and the evaluator's indicator catalogue
+    (the same for every model) go to the side file.
     """
     summary = {k: v for k, v in result.items() if k != "provenance"}
     side: dict[str, Any] = {}
@@ -117,6 +118,8 @@ def summarise_evaluation(result: dict[str, Any]) -> tuple[dict[str, Any], dict[s
         side["indicator_examples"] = {ind.get("name", str(i)): ind.get("examples") for i, ind in enumerate(result["indicators"])}
     provenance = dict(result.get("provenance") or {})
     side["per_example"] = provenance.pop("per_example", None)
+    if "indicator_catalogue" in provenance:  # the evaluator's catalogue, the same for every model
+        side["indicator_catalogue"] = provenance.pop("indicator_catalogue")
     dataset = dict(provenance.get("dataset") or {})
     indices = dataset.pop("example_indices", None)
     if indices is not None:

@@ -117,7 +117,7 @@ def test_shipped_records_are_small_and_their_history_is_in_the_side_file() -> No
     assert zoo.records(), "the package ships no zoo model"
     for record in zoo.records():
         path = zoo.WEIGHTS_DIR / f"{record.tag}.json"
-        assert path.stat().st_size < 16_000, f"{path.name} is {path.stat().st_size} bytes"
+        assert path.stat().st_size < 20_000, f"{path.name} is {path.stat().st_size} bytes"  # schema 1: 45-61 KB
         text = path.read_text()
         assert '"history"' not in text and '"per_example"' not in text
         assert zoo.details(record.tag)["history"], f"{record.tag} has no learning curve"
