@@ -69,7 +69,7 @@ MUTATION_CORE_SAMPLE ?=
 MUTATION_EVAL_SAMPLE ?= 0.05
 MUTATION_CORE_TESTS := tests/test_losses.py tests/test_heads.py tests/test_objectives.py tests/test_gradcheck.py \
 	tests/test_worked_examples.py tests/test_distributions.py tests/test_inner_max.py tests/test_files.py \
-	tests/test_attack_losses.py tests/test_selection.py tests/test_leaderboard_ranking.py
+	tests/test_attack_losses.py tests/test_selection.py tests/test_leaderboard_ranking.py tests/test_ranking_rules.py
 MUTATION_CORE := 'robustbench_logits.losses.*' 'robustbench_logits.heads.*' 'robustbench_logits.objectives.*' \
 	'robustbench_logits._inner_max.*' 'robustbench_logits._files.*' 'robustbench_logits.leaderboard.ranking.x_rank_entries*' \
 	'robustbench_logits.leaderboard.ranking.x_tied_with_previous*' 'robustbench_logits.leaderboard.ranking.x_protocol_key*' \
