@@ -485,7 +485,7 @@ class _Run:
         for epoch in range(state["epoch"], setup.epochs):
             if state.get("stopped") or (stop_after is not None and epoch >= stop_after):
                 break
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             record = self._epoch(epoch, trained, model, objective, optimizer, scheduler, loader, sampler)
             record["train_seconds"] = time.perf_counter() - started
             record["val_clean_accuracy"] = _clean_accuracy(model, x_eval, y_eval, 2 * per_rank_batch, process)
@@ -494,6 +494,9 @@ class _Run:
                 if n_robust else None
             )
             record["seconds"] = time.perf_counter() - started
+            # CPU seconds of every rank (= core-seconds at one thread per process): the budget on a shared
+            # machine, where wall time also counts the waits for other people's processes.
+            (record["cpu_seconds"],) = _all_sum([time.process_time() - cpu_started], process)
             state["wall_time_seconds"] += record["seconds"]
             state["history"].append(record)
             state["stopped"] = _stop_reason(setup, state["history"])
@@ -642,6 +645,7 @@ class _Run:
                 "selected_val_clean_accuracy": selected["val_clean_accuracy"],
                 "selected_val_robust_accuracy": selected.get("val_robust_accuracy"),
                 "wall_time_seconds": state["wall_time_seconds"],
+                "cpu_seconds": sum(r.get("cpu_seconds", 0.0) for r in state["history"]),
                 "versions": package_versions(),
                 "weights": weights.name,
                 "sha256": sha,

@@ -228,8 +228,14 @@ def make_record(plan: ZooPlan, metadata: dict[str, Any], sha256: str, evaluation
     }
     seconds = float(metadata["wall_time_seconds"])
     world = int(metadata.get("world_size", 1))
-    budget = {"wall_time_seconds": round(seconds, 1), "processes": world, "threads_per_process": 1,
-              "core_hours": round(seconds * world / 3600, 3), "note": plan.budget}
+    cpu = metadata.get("cpu_seconds")
+    # core-hours: CPU time of all ranks when the trainer measured it (one thread each); else wall time x ranks,
+    # an upper bound on a shared machine
+    core_hours = cpu / 3600 if cpu else seconds * world / 3600
+    budget = {"wall_time_seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1) if cpu else None, "processes": world,
+              "threads_per_process": 1, "core_hours": round(core_hours, 3),
+              "core_hours_from": "cpu time" if cpu else "wall time x processes (upper bound: a shared machine)",
+              "note": plan.budget}
     record = ZooRecord(
         name=model_name(plan), tag=plan.tag, paper=key, recipe=plan.recipe, dataset=plan.dataset, threat_model="Linf",
         eps=EPS[plan.dataset], arch=plan.arch, num_classes=metadata["num_classes"], in_chans=metadata["input_shape"][0],

@@ -218,6 +218,7 @@ def test_outputs_selection_and_metadata(tiny: tuple[torch.Tensor, torch.Tensor],
     assert meta["sha256"] == hashlib.sha256((tmp_path / "model.safetensors").read_bytes()).hexdigest() == result.sha256
     assert meta["recipe"] == "blf" and meta["head"] == "blf" and meta["epochs"] == 3 and meta["dataset"] == "mnist"
     assert meta["wall_time_seconds"] > 0 and {"torch", "timm", "python"} <= set(meta["versions"])
+    assert 0 < meta["cpu_seconds"] == pytest.approx(sum(h["cpu_seconds"] for h in meta["history"]))
     assert meta["setup"]["hyperparameters"] == {"on": "clean"}
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log] == [1, 2, 3]
