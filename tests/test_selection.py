@@ -12,6 +12,7 @@ ties go to the earliest epoch; ``last`` ships the final epoch.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import torch
 from safetensors.torch import load_file
 
 from robustbench_logits.recipes import get_recipe
-from robustbench_logits.train import train
+from robustbench_logits.train import TrainError, train
 
 EPOCHS = 5
 
@@ -31,10 +32,10 @@ def data(mnist_small: tuple[torch.Tensor, ...]) -> tuple[tuple[torch.Tensor, tor
     return (x[:64], y[:64]), (x[64:128], y[64:128])
 
 
-def _recipe(selection: str):  # noqa: ANN202
+def _recipe(selection: str, **fields):  # noqa: ANN202, ANN003
     recipe = get_recipe("standard")
     # lr 0.05 on 64 examples: accuracies move from epoch to epoch (measured at seed 1 below)
-    setup = dataclasses.replace(recipe.setup("mnist", "cnn2c2f"), selection=selection, lr=0.05, epochs=EPOCHS, batch_size=16)
+    setup = dataclasses.replace(recipe.setup("mnist", "cnn2c2f"), selection=selection, lr=0.05, epochs=EPOCHS, batch_size=16, **fields)
     return dataclasses.replace(recipe, setups=(setup,))
 
 
@@ -88,4 +89,37 @@ def test_shipped_weights_are_the_selected_epochs_checkpoint(selection: str, data
     assert _same(shipped, snapshots[expected - 1])
     if selection != "last":
         assert not _same(shipped, snapshots[-1])
-    assert meta["sha256"] == result.sha256
+    true_sha = hashlib.sha256((tmp_path / "model.safetensors").read_bytes()).hexdigest()
+    assert meta["sha256"] == result.sha256 == true_sha
+    assert meta["weights"] == "model.safetensors" and meta["history"] == history and meta["paper"]
+    assert "converged" in meta and meta["epochs_done"] == EPOCHS
+    # only the newest epoch's checkpoint is kept beside the best weights
+    assert [p.name for p in tmp_path.glob("checkpoints/epoch-*")] == [f"epoch-{EPOCHS:04d}"]
+
+
+def test_a_run_stopped_early_is_finished_and_ships_its_best_epoch(data, tmp_path: Path) -> None:  # noqa: ANN001
+    # overfit guard 0: stop as soon as validation PGD accuracy falls below its best (epoch 3 here)
+    train_data, eval_data = data
+    recipe = _recipe("best_robust", overfit_guard=0.0)
+    result = train(recipe, "mnist", "cnn2c2f", tmp_path, seed=1, train_data=train_data, eval_data=eval_data,
+                   n_val_robust=32, progress=False, threads=1)
+    robust = [h["val_robust_accuracy"] for h in result.history]
+    assert result.finished and result.epochs_done == len(robust) < EPOCHS
+    assert robust[-1] < max(robust) and result.metadata["stopped"]
+    assert result.metadata["selected_epoch"] == robust.index(max(robust)) + 1
+    assert (tmp_path / "model.safetensors").is_file()
+
+
+def test_a_leftover_checkpoint_directory_does_not_stop_a_run(data, tmp_path: Path) -> None:  # noqa: ANN001
+    # a run killed between creating an epoch's directory and recording it leaves the directory behind
+    (tmp_path / "checkpoints" / "epoch-0001").mkdir(parents=True)
+    train_data, eval_data = data
+    result = train(_recipe("last"), "mnist", "cnn2c2f", tmp_path, seed=1, epochs=1, train_data=train_data,
+                   eval_data=eval_data, n_val_robust=0, progress=False, threads=1)
+    assert result.finished
+
+
+def test_an_unknown_selection_rule_is_refused(data, tmp_path: Path) -> None:  # noqa: ANN001
+    train_data, eval_data = data
+    with pytest.raises(TrainError, match="^unknown selection 'best_loss' in the recipe: use 'best_clean', 'best_robust' or 'last'"):
+        train(_recipe("best_loss"), "mnist", "cnn2c2f", tmp_path, train_data=train_data, eval_data=eval_data, progress=False)
