@@ -76,3 +76,69 @@ def test_a_zoo_model_is_refused_on_a_dataset_it_was_not_trained_on():
         check_zoo_dataset(record.name, other)
     with pytest.raises(ModelError, match=f"was trained on {record.dataset}, not {other}"):
         check_zoo_dataset(record.tag, other)
+
+
+# --- the same checks through benchmark() (issue 9): before any work, one line; the result holds a plain float eps
+
+
+def _tiny():
+    from robustbench_logits.attacks import AttackSpec
+    from robustbench_logits.evaluation import EvaluationSuite
+
+    torch.manual_seed(0)
+    x, y = torch.rand(8, 1, 28, 28), torch.arange(8) % 10
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10)).eval()
+    suite = EvaluationSuite("tiny", attacks=[AttackSpec("fgsm", "fgsm")], autoattack=False, adaptive=False)
+    return model, (x, y), suite
+
+
+@pytest.mark.parametrize("eps", ["8/255", torch.tensor(8 / 255)])
+def test_benchmark_takes_eps_as_a_fraction_or_a_tensor_and_writes_a_float(tmp_path, eps):
+    import json
+
+    from robustbench_logits.evaluation import benchmark
+
+    model, data, suite = _tiny()
+    result = benchmark(model, dataset=data, eps=eps, suite=suite, escalate=False, progress=False)
+    assert type(result.eps) is float and result.eps == pytest.approx(8 / 255)
+    result.to_json(tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["eps"] == pytest.approx(8 / 255)
+
+
+class _Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(784, 10)
+
+    def forward(self, x):
+        logits = self.linear(x.flatten(1))
+        return logits, logits.softmax(1)
+
+
+@pytest.mark.parametrize("change, error, message", [
+    ({"eps": "1.2.3"}, UserError, "eps '1.2.3' is not a number"),
+    ({"model": "double"}, ModelError, "has float64 weights but the images are float32"),
+    ({"model": "half"}, ModelError, "has float16 weights but the images are float32"),
+    ({"model": "pair"}, ModelError, "returns a tuple of 2 items, not a logits tensor"),
+    ({"device": "gpu7"}, UserError, "is not a torch device"),
+])
+def test_benchmark_refuses_bad_input_before_any_work(tmp_path, monkeypatch, change, error, message):
+    from robustbench_logits.evaluation import benchmark
+
+    model, data, suite = _tiny()
+    build = {"double": lambda: model.double(), "half": lambda: model.half(), "pair": lambda: _Pair().eval()}
+    model = build[change["model"]]() if "model" in change else model
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error, match=message) as raised:
+        benchmark(model, dataset=data, eps=change.get("eps", 0.3), device=change.get("device"), suite=suite,
+                  escalate=False, progress=False)
+    assert "\n" not in str(raised.value) and list(tmp_path.iterdir()) == []
+
+
+def test_benchmark_warns_when_eps_reaches_every_image():
+    from robustbench_logits.eps import EpsRangeWarning
+    from robustbench_logits.evaluation import benchmark
+
+    model, data, suite = _tiny()
+    with pytest.warns(EpsRangeWarning, match="eps 300 .Linf. exceeds the \\[0, 1\\] input range"):
+        benchmark(model, dataset=data, eps=300, suite=suite, escalate=False, progress=False)
