@@ -283,13 +283,21 @@ def zoo_command(
 
 @app.command("leaderboard")
 def leaderboard_command(
-    out: Path = typer.Option(Path("leaderboard"), "--out", help="Leaderboard dir (tables, index.html, entries/)."),
+    out: Path = typer.Option(Path("leaderboard"), "--out", help="Leaderboard dir (tables, index.html, <dataset>/<threat_model>/ entries)."),
     cards_out: Path = typer.Option(Path("model_cards"), "--cards-out", help="Model card dir."),
 ) -> None:
     """Render the leaderboard (markdown, html, entries) and the model cards from the zoo records and submissions."""
-    from robustbench_logits.leaderboard import cards, render
+    import os
 
-    written = render.render_leaderboard(out) + cards.render_all(cards_out)
+    from robustbench_logits.leaderboard import cards, render
+    from robustbench_logits.validation import check_output_path
+
+    for directory, option in ((out, "--out"), (cards_out, "--cards-out")):
+        if directory.exists() and not directory.is_dir():
+            raise UserError(f"{option} {directory} is a file: pass a directory")
+        check_output_path(directory / "index.html", option)
+    cards_href = Path(os.path.relpath(cards_out.resolve(), out.resolve())).as_posix()  # the page links to the cards
+    written = render.render_leaderboard(out, cards_href=cards_href) + cards.render_all(cards_out)
     typer.echo(f"wrote {len(written)} files to {out}/ and {cards_out}/")
 
 

@@ -85,3 +85,13 @@ def test_submit_refuses_a_taken_name_and_replace_keeps_history(monkeypatch, caps
     assert (previous / "entry.json").read_text().replace("history/mnist/Linf/Sub2026_CNN/1/evaluation.json",
                                                          "evaluations/mnist/Linf/Sub2026_CNN.json") == first
     assert json.loads(store.find_entry(out, "mnist", "Linf", "Sub2026_CNN").read_text())["eps"] == "8/255"
+
+
+def test_leaderboard_links_cards_where_they_are_written_and_refuses_a_file(monkeypatch, capsys, tmp_path):
+    (tmp_path / "taken").write_text("a file")
+    code, err = _run(monkeypatch, capsys, "leaderboard", "--out", str(tmp_path / "taken"), "--cards-out", str(tmp_path / "c"))
+    assert code == 2 and "--out" in err and "is a file" in err and (tmp_path / "taken").read_text() == "a file"
+    code, _ = _run(monkeypatch, capsys, "leaderboard", "--out", str(tmp_path / "site" / "board"), "--cards-out",
+                   str(tmp_path / "site" / "cards"))
+    assert code in (0, None)
+    assert 'href="../cards/mnist/' in (tmp_path / "site" / "board" / "index.html").read_text()
