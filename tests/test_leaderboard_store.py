@@ -50,3 +50,24 @@ def test_a_damaged_entry_is_named_and_a_held_lock_times_out_with_a_sentence(tmp_
         with pytest.raises(SubmissionError, match="is locked by another rbl process"):
             with store.locked(tmp_path, timeout=0.05):
                 pass
+
+
+def _write_many(path, label, rounds):
+    for index in range(rounds):
+        write_json(path, {"writer": label, "index": index, "padding": "x" * 20000})
+
+
+def test_writers_of_one_file_never_share_a_temporary_file(tmp_path):
+    import multiprocessing
+
+    target = tmp_path / "X.json"
+    context = multiprocessing.get_context("fork")
+    writers = [context.Process(target=_write_many, args=(target, label, 100)) for label in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=120)
+    assert [w.exitcode for w in writers] == [0, 0, 0, 0]  # no FileNotFoundError on a shared X.json.partial
+    final = json.loads(target.read_text())  # whole: one writer's last version, never a mix
+    assert final["index"] == 99 and len(final["padding"]) == 20000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X.json"]  # no temporary file left behind
