@@ -39,7 +39,7 @@ def autoattack_alone(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, e
     started = time.perf_counter()
     adversary = AutoAttack(counted, norm="Linf", eps=eps, version="standard", seed=0, device="cpu")
     adversary.logger.setLevel(logging.ERROR)
-    x_adv = adversary.run_standard_evaluation(x, y, batch_size=batch_size)
+    x_adv, _ = adversary.run_standard_evaluation(x, y, batch_size=batch_size)  # pyautoattack also returns labels
     seconds = time.perf_counter() - started
     with torch.no_grad():
         robust = float((model(x_adv).argmax(1) == y).float().mean())
@@ -67,6 +67,7 @@ def main() -> None:
             "autoattack_acc": result.autoattack_acc, "converged": result.escalation["converged"],
             "rounds": [{k: r[k] for k in ("name", "robust_accuracy", "newly_broken", "passes", "seconds")} for r in rounds],
             "indicators": [(i["name"], i["severity"]) for i in result.indicators], "unreliable": result.unreliable}
+    write_json(args.out, {"model": args.model, "n_examples": args.n, "eps": args.eps, "ours": ours})  # kept if AA fails
     alone = autoattack_alone(model, x, y, args.eps, args.batch_size)
 
     def total(p: dict) -> int:
