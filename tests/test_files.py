@@ -1,12 +1,15 @@
 import hashlib
 import json
+import os
 import pickle
+import stat
 import struct
 
 import pytest
 import torch
 from safetensors.torch import save_file
 
+from robustbench_logits import _files
 from robustbench_logits._files import load_state_dict, load_weights, sha256_file, write_json
 from robustbench_logits.errors import WeightsError
 
@@ -167,3 +170,19 @@ def test_a_long_mismatch_is_cut_to_one_readable_line(tmp_path):
     message = str(error.value)
     assert "\n" not in message and message.endswith("...") and "layer0.weight" in message
     assert len(message) < 600
+
+
+def test_write_json_is_indented_readable_and_stringifies_paths(tmp_path):
+    path = tmp_path / "r.json"
+    write_json(path, {"b": 1, "a": tmp_path / "x"})
+    text = path.read_text()
+    assert text == '{\n  "b": 1,\n  "a": "' + str(tmp_path / "x") + '"\n}\n'  # insertion order, indent 2, Path as str
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary file left
+
+
+def test_package_versions_name_what_is_missing(monkeypatch):
+    monkeypatch.setattr(_files, "VERSIONED_PACKAGES", ("torch", "no-such-package-h4"))
+    versions = _files.package_versions()
+    assert versions["no-such-package-h4"] == "not installed" and versions["torch"] == torch.__version__.split("+")[0]
+    assert set(versions) == {"python", "torch", "no-such-package-h4"}

@@ -216,3 +216,13 @@ def test_module_constants_are_theorem_3_and_app_d_values():
     peak = SingleWaveHead().bound
     z = np.linspace(0.0, 1.5, 150_001)
     assert peak == pytest.approx(_np_single_wave(z).max(), abs=1e-10)
+
+
+def test_bad_head_arguments_say_which_and_what_to_do():
+    names = ", ".join(HEADS)
+    with pytest.raises(ModelError, match=rf"^unknown logit head 'nope'; choose one of: {names}$"):
+        create_head("nope")
+    with pytest.raises(ModelError, match=r"^tanh head gamma must be a finite number > 0; got -1.0$"):
+        create_head("tanh", gamma=-1.0)
+    with pytest.raises(ModelError, match=r"^scaled_tanh head s must be a finite number > 0; got 0$"):
+        create_head("scaled_tanh", s=0)

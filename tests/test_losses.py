@@ -495,7 +495,7 @@ def test_bad_hyperparameters_raise_the_exact_one_line_message(call, message: str
     ],
 )
 def test_mismatched_passes_name_the_loss(name: str, call) -> None:  # noqa: ANN001
-    with pytest.raises(ModelError, match=rf"^{name}: shapes \(3, 4\) and \(2, 4\) differ"):
+    with pytest.raises(ModelError, match=rf"^{name}: shapes \(3, 4\) and \(2, 4\) differ; pass both forward passes of the same batch, row for row$"):
         call()
 
 
