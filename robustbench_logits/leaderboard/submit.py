@@ -24,7 +24,7 @@ from torch import nn
 from robustbench_logits import zoo
 from robustbench_logits._files import load_state_dict, sha256_file, state_dict_mismatch, write_json
 from robustbench_logits.data import DATASETS
-from robustbench_logits.eps import check_eps
+from robustbench_logits.eps import check_eps, parse_eps
 from robustbench_logits.errors import ModelError
 from robustbench_logits.evaluation import benchmark, load_model_for_eval
 from robustbench_logits.leaderboard.entries import entry_from_result
@@ -113,7 +113,7 @@ def submit(
     check_device(device)
     _check_name(out, submission, replace)
     model, sha256 = _submitted_model(submission, Path(weights), arch, Path(model_file) if model_file else None)
-    result = benchmark(model, dataset=dataset, threat_model=threat, eps=check_eps(submission["eps"]), n_examples=n_examples,
+    result = benchmark(model, dataset=dataset, threat_model=threat, eps=parse_eps(submission["eps"]), n_examples=n_examples,
                        suite="standard", device=device, seed=0, data_dir=data_dir, model_name=name,
                        weights_sha256=sha256, progress=progress)
     evaluation = result.to_dict()
