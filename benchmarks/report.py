@@ -36,7 +36,8 @@ def _machine(m: dict[str, Any]) -> list[str]:
 
 def _training(results: dict[str, Any]) -> list[str]:
     training = results.get("training")
-    if not training or "over_bound_timing" not in next(iter(next(iter(training.values())).values()), {}):
+    if not training or "error" in training or \
+            "over_bound_timing" not in next(iter(next(iter(training.values())).values()), {}):
         return []
     lines = [
         "## Training: each recipe's step over a plain cross-entropy step",
@@ -62,7 +63,7 @@ def _training(results: dict[str, Any]) -> list[str]:
                          f"{_yes(row['within_target'])} |")
         lines.append("")
     inner = results.get("inner_attack")
-    if inner:
+    if inner and "error" not in inner:
         lines += ["### The inner attack computes no parameter gradients", "",
                   "`_inner_max.inner_maximisation` differentiates the loss with respect to the input only "
                   "(`torch.autograd.grad(loss, [x_adv])`). Checked: after a PGD-10 call, is every parameter's "
@@ -78,14 +79,17 @@ def _training(results: dict[str, Any]) -> list[str]:
 
 
 def _evaluation(e: dict[str, Any] | None) -> list[str]:
-    if not e or "harness_overhead" not in e:
+    if not e or "full_suite_vs_aa_escalating" not in e:
         return []
     h, f, i, s = e["harness_overhead"], e["full_suite_vs_aa"], e["independent_vs_aa"], e["sweep"]
+    g = e["full_suite_vs_aa_escalating"]
     return [
         "## Evaluation: our harness over pyautoattack called directly",
         "",
         f"Robust zoo model `{e['model']}`, first {e['n_examples']} MNIST test examples, eps {e['eps']}, seed 0. "
-        "`benchmark()` and `pyautoattack.AutoAttack(version='standard').run_standard_evaluation` alternate.",
+        "All workloads run in rotation (our standard protocol, `pyautoattack.AutoAttack(version='standard')"
+        ".run_standard_evaluation` called directly, our full suite, every attack independently, the eps sweep, "
+        f"the standard protocol in chunks of 8), {e.get('rounds', 1)} round(s); each ratio is taken within a round.",
         "",
         "| figure | ratio | [min, max] | ours (median s) | yardstick (median s) | target |",
         "|---|---:|---:|---:|---:|---|",
@@ -93,6 +97,8 @@ def _evaluation(e: dict[str, Any] | None) -> list[str]:
         f"[{h['ratio_min']:.2f}, {h['ratio_max']:.2f}] | {h['a_median_s']:.1f} | {h['b_median_s']:.1f} | <= 1.05 |",
         f"| `evaluation.full_suite_vs_aa` (full suite, cascade + escalation / AutoAttack) | {_x(f['ratio'])} | "
         f"[{f['ratio_min']:.2f}, {f['ratio_max']:.2f}] | {f['a_median_s']:.1f} | {f['b_median_s']:.1f} | <= 1.5 |",
+        f"| `evaluation.full_suite_vs_aa_escalating` (same, on `{g['model']}`, whose indicators fire) | "
+        f"{_x(g['ratio'])} | | {g['a_median_s']:.1f} | {g['b_median_s']:.1f} | <= 1.5 |",
         f"| `evaluation.independent_vs_aa` (every attack on every example / AutoAttack) | {_x(i['ratio'])} | "
         f"[{i['ratio_min']:.2f}, {i['ratio_max']:.2f}] | {i['a_median_s']:.1f} | {i['b_median_s']:.1f} | - |",
         f"| `evaluation.sweep.per_eps_vs_standard` (eps sweep per eps / one standard evaluation) | "
@@ -103,16 +109,26 @@ def _evaluation(e: dict[str, Any] | None) -> list[str]:
         f"({'identical' if h['identical_robust_accuracy'] else '**different**'}); clean {h['clean_acc']}.",
         f"- The cascade saves {i['cascade_saves']:.2f}x over running each attack of the full suite on every "
         f"example ({', '.join(i['attacks'])}).",
-        f"- Full suite escalation: `{_short(f['escalation'])}`; worst case {f['worst_case_acc']}, "
-        f"AutoAttack {f['autoattack_acc']}.",
-        f"- Sweep: {s['attack']} at eps {', '.join(map(str, s['eps']))}; accuracies {s['accuracy']}.",
+        f"- Full suite escalation: {_rounds(f['escalation'])}; worst case {f['worst_case_acc']}, "
+        f"AutoAttack {f['autoattack_acc']}. Seconds per attack: "
+        f"{', '.join(f'{k} {v:g}' for k, v in f.get('attack_seconds', {}).items()) or '-'}.",
+        f"- `{g['model']}`: indicators fired: {', '.join(g['fired']) or 'none'}; escalation: {_rounds(g['escalation'])}; "
+        f"worst case {g['worst_case_acc']}, AutoAttack {g['autoattack_acc']} (direct {g['direct_autoattack_acc']}).",
+        f"- Sweep: {s['attack']} at eps {', '.join(map(str, s['eps']))}; accuracies {s['accuracy']}. "
+        f"The standard evaluation in chunks of 8 over one chunk of {e['n_examples']}: "
+        f"{_x(s.get('chunks_of_8_vs_one_chunk', {}).get('ratio'))}.",
         "",
     ]
 
 
-def _short(value: Any, limit: int = 300) -> str:
-    text = str(value)
-    return text if len(text) <= limit else text[:limit] + " ..."
+def _rounds(escalation: dict[str, Any]) -> str:
+    """The escalation's rounds after the base one, with what they spent."""
+    rounds = [r for r in escalation.get("rounds", []) if r.get("name") != "base"]
+    spent = escalation.get("spent", {})
+    if not rounds:
+        return "no escalation round was needed (no indicator fired)"
+    names = ", ".join(f"{r['name']} ({r.get('seconds', 0):.1f} s, {r.get('newly_broken', 0)} newly broken)" for r in rounds)
+    return f"{len(rounds)} round(s): {names}; spent {spent}"
 
 
 def _scaleout(sc: dict[str, Any] | None) -> list[str]:
@@ -161,6 +177,13 @@ def _memory(mem: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _errors(results: dict[str, Any]) -> list[str]:
+    failed = {k: v["error"] for k, v in results.items() if isinstance(v, dict) and "error" in v}
+    if not failed:
+        return []
+    return ["## Sections that failed in this run", "", *[f"- `{k}`: `{v[:400]}`" for k, v in failed.items()], ""]
+
+
 def render(results: dict[str, Any]) -> str:
     lines = [
         "# Benchmarks",
@@ -175,5 +198,6 @@ def render(results: dict[str, Any]) -> str:
         *_evaluation(results.get("evaluation")),
         *_scaleout(results.get("scaleout")),
         *_memory(results.get("memory")),
+        *_errors(results),
     ]
     return "\n".join(lines).rstrip() + "\n"

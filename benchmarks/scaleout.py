@@ -64,7 +64,7 @@ def bench_scaleout(n_eval: int, n_train: int, pairs: int) -> dict[str, Any]:
 
         def training(nproc: int, out: Path) -> list[str]:
             return [*_cli(nproc), "train", "--recipe", "pgd-at", "--dataset", "mnist", "--arch", "cnn2c2f",
-                    "--preset", "cpu", "--epochs", "1", "--n-train", str(n_train), "--val-size", "256",
+                    "--preset", "cpu", "--epochs", "1", "--n-train", str(n_train + 256), "--val-size", "256",
                     "--n-eval", "256", "--n-val-robust", "0", "--threads", "1", "--no-progress",
                     "--out", str(out)]
 
@@ -82,5 +82,5 @@ def bench_scaleout(n_eval: int, n_train: int, pairs: int) -> dict[str, Any]:
             diff = max(float((a[k].float() - b[k].float()).abs().max()) for k in a)
             train_figures["max_abs_weight_difference"] = diff
             train_figures["identical_results"] = diff <= 1e-5
-        train_figures.update({"recipe": "pgd-at", "arch": "cnn2c2f", "n_train": n_train, "epochs": 1})
+        train_figures.update({"recipe": "pgd-at", "arch": "cnn2c2f", "n_train": n_train, "n_val": 256, "epochs": 1})
     return {"evaluation": eval_figures, "training": train_figures}
