@@ -689,3 +689,13 @@ def test_losses_raise_no_warnings() -> None:
         losses.label_smoothing_cross_entropy(A, labels(), 0.1)
         losses.mixup_cross_entropy(A, labels(), labels(), 0.3)
         ema(A, B)
+
+
+def test_alp_pairing_reduction_readings() -> None:
+    # "sum": eq. 9 as written; "mean": over the C = 4 logits (Kannan et al.'s code), 4x weaker
+    pairing = ((Z_NAT - Z_ADV) ** 2).sum(1).mean()
+    base = np_ce_rows(Z_ADV, Y).mean()
+    assert float(losses.alp_loss(A, B, labels(), 0.0, 0.5, "sum")) == pytest.approx(base + 0.5 * pairing, rel=1e-12)
+    assert float(losses.alp_loss(A, B, labels(), 0.0, 0.5, "mean")) == pytest.approx(base + 0.5 * pairing / 4, rel=1e-12)
+    with pytest.raises(UserError, match=r"^ALP pairing_reduction must be 'sum' \(eq. 9\) or 'mean' \(Kannan et al.'s code\), got 'max'$"):
+        losses.alp_loss(A, B, labels(), pairing_reduction="max")

@@ -93,6 +93,7 @@ def test_shipped_weights_are_the_selected_epochs_checkpoint(selection: str, data
     assert meta["sha256"] == result.sha256 == true_sha
     assert meta["weights"] == "model.safetensors" and meta["history"] == history and meta["paper"]
     assert "converged" in meta and meta["epochs_done"] == EPOCHS
+    assert meta["cpu_seconds"] == pytest.approx(sum(h["cpu_seconds"] for h in history)) and meta["cpu_seconds"] > 0
     # only the newest epoch's checkpoint is kept beside the best weights
     assert [p.name for p in tmp_path.glob("checkpoints/epoch-*")] == [f"epoch-{EPOCHS:04d}"]
 
