@@ -76,9 +76,9 @@ def bench_scaleout(n_eval: int, n_train: int, pairs: int) -> dict[str, Any]:
         eval_figures.update({"model": EVAL_MODEL, "n_examples": n_eval, "chunks": 4})
 
         train_figures = _speedup(training, pairs, work)
-        weights = [sorted((work / str(nproc)).rglob("*.safetensors")) for nproc in (1, 2)]
-        if weights[0] and weights[1]:
-            a, b = load_file(str(weights[0][-1])), load_file(str(weights[1][-1]))
+        weights = [work / str(nproc) / "model.safetensors" for nproc in (1, 2)]
+        if all(path.is_file() for path in weights):
+            a, b = load_file(str(weights[0])), load_file(str(weights[1]))
             diff = max(float((a[k].float() - b[k].float()).abs().max()) for k in a)
             train_figures["max_abs_weight_difference"] = diff
             train_figures["identical_results"] = diff <= 1e-5
