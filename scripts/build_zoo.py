@@ -229,13 +229,18 @@ def make_record(plan: ZooPlan, metadata: dict[str, Any], sha256: str, evaluation
     }
     seconds = float(metadata["wall_time_seconds"])
     world = int(metadata.get("world_size", 1))
-    cpu = metadata.get("cpu_seconds")
+    cpu = metadata.get("cpu_seconds") or None
+    measured_outside = metadata.get("cpu_seconds_measured_outside")  # runs trained before the trainer counted CPU time
+    if not cpu and measured_outside:
+        cpu = float(measured_outside["cpu_seconds"])
     # core-hours: CPU time of all ranks when the trainer measured it (one thread each); else wall time x ranks,
     # an upper bound on a shared machine
     core_hours = cpu / 3600 if cpu else seconds * world / 3600
     budget = {"wall_time_seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1) if cpu else None, "processes": world,
               "threads_per_process": 1, "core_hours": round(core_hours, 3),
-              "core_hours_from": "cpu time" if cpu else "wall time x processes (upper bound: a shared machine)",
+              "core_hours_from": ("cpu time" if metadata.get("cpu_seconds") else
+                                  f"cpu time, {measured_outside['how']}" if measured_outside else
+                                  "wall time x processes (upper bound: a shared machine)"),
               "note": plan.budget}
     record = ZooRecord(
         name=model_name(plan), tag=plan.tag, paper=key, recipe=plan.recipe, dataset=plan.dataset, threat_model="Linf",
@@ -254,6 +259,8 @@ def build(plan: ZooPlan, runs: Path, n_examples: int, suite: str, threads: int) 
     if not result.finished:
         raise SystemExit(f"{plan.tag}: training did not finish; run again to resume")
     metadata = json.loads((run_dir / "metadata.json").read_text())
+    if (run_dir / "cpu_seconds.json").is_file():
+        metadata["cpu_seconds_measured_outside"] = json.loads((run_dir / "cpu_seconds.json").read_text())
     refused = _unshippable(metadata)
     if refused:
         raise ValueError(f"{plan.tag} is not shipped: {refused}")
