@@ -18,7 +18,8 @@ from robustbench_logits.attacks import AttackSpec, PassCounter, run_attack
 from robustbench_logits.evaluation.probes import run_probes
 from robustbench_logits.evaluation.suite import DiagnosticThresholds
 
-__all__ = ["SEED_RULE", "Chunk", "Context", "derive_seed", "evaluate_chunk", "run_round_on_chunk"]
+__all__ = ["PROBE_POSITION", "ROUND_POSITION", "SEED_RULE", "Chunk", "Context", "derive_seed", "evaluate_chunk", "rescore",
+           "run_round_on_chunk"]
 
 #: Seed positions of the probes and of escalation round r, attack j (after any realistic suite).
 PROBE_POSITION = 10_000
