@@ -545,7 +545,7 @@ def claim_kanai_table4_st(ctx: Context) -> Claim:
         c.verdict = "reproduced"
     elif better_weak and not better_strong:
         c.verdict = "masked"
-    elif better_weak:
+    elif better_weak or better_strong:
         c.verdict = "partly"
     else:
         c.verdict = "not reproduced"
@@ -780,11 +780,12 @@ def _claim_li(ctx: Context, dataset: str) -> Claim:
     pgd01 = acc(res["PC-LC"]["PGD 0.1"][:b.n_strong])
     masked = (wins and not strong_win and
               paired(res["PC-LC"]["PGD 0.1"][:b.n_strong], strongs["PC-LC"]["robust"])["p_a_gt_b"] < ALPHA)
-    if len(wins) >= len(cells) // 2 + 1 and strong_win:
+    majority = len(wins) >= len(cells) // 2 + 1  # the claim is about every attack: a few cells do not make it
+    if majority and strong_win:
         c.verdict = "reproduced"
-    elif masked:
+    elif majority and masked:
         c.verdict = "masked"
-    elif wins:
+    elif majority or (wins and strong_win):
         c.verdict = "partly"
     else:
         c.verdict = "not reproduced"
@@ -802,7 +803,9 @@ def _claim_li(ctx: Context, dataset: str) -> Claim:
         f"Li et al.'s attacks: FGSM; BIM 10 iterations, PGD-40 (random start) and MIM-40, all step 0.01; C&W-L2 "
         f"100 iterations, lr 0.001, confidence 0, c = 1 (not stated; torchattacks' default), unbounded. First "
         f"{b.n_sweep} {nice} test examples; p: exact one-sided McNemar test PC-LC > CE:\n\n"
-        + table(["attack", "paper CE / Ours", "CE (ours)", "PC-LC (ours)", "p"], rows),
+        + table(["attack", "paper CE / Ours", "CE (ours)", "PC-LC (ours)", "p"], rows)
+        + "\n\nBIM with 10 steps of 0.01 (the stated setting) cannot leave the 0.1 ball, so its three rows measure the "
+          "same attack (differences only from rounding).",
         f"**The project's protocol at eps 0.1** (first {b.n_strong} examples):\n\n"
         + table(["model", "clean", "AutoAttack", "worst case", "converged", "indicators"], srows),
         "**Differs from the paper:** 2 epochs instead of 100 (CPU); the zoo's `lenet5.pc_lc_mnist` (16 epochs) is "
