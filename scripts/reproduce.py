@@ -908,20 +908,26 @@ def claim_lcat_table2(ctx: Context) -> Claim:
     aa_robust = [o != "clean_error" and not o.startswith("autoattack/") for o in lcat["outcome"]]
     fall = paired(aa_robust, lcat["robust"])
     masked = aa_ok and fall["p_a_gt_b"] < ALPHA and lcat["worst"] < lcat["autoattack"] - 0.1
-    if aa_best and aa_ok and not masked:
-        c.verdict = "reproduced"
+    zoo = _zoo_numbers("cnn2c2f.lcat_lambda0p01_mnist")  # LCAT at a lambda that trains (the zoo's departure)
+    zoo_masked = bool(zoo) and zoo["autoattack"]["acc"] >= 0.5 and zoo["worst"]["ci95"][1] < zoo["autoattack"]["ci95"][0]
+    if not aa_ok and zoo_masked:
+        c.verdict = "masked"
+    elif not aa_ok:  # the claimed level (0.8-0.9 under AutoAttack) is not reached, whatever the ranking
+        c.verdict = "not reproduced"
     elif masked:
         c.verdict = "masked"
     elif aa_best:
-        c.verdict = "partly"
+        c.verdict = "reproduced"
     else:
-        c.verdict = "not reproduced"
-    c.measurement = (f"LCAT row: AutoAttack {with_ci(lcat, 'autoattack', 'autoattack_ci95')}, worst case "
-                     f"{strong_cell(lcat)} (2C2F MNIST, eps 0.2)")
+        c.verdict = "partly"
+    c.measurement = (f"LCAT row: clean {with_ci(lcat, 'clean', 'clean_ci95')}, AutoAttack "
+                     f"{with_ci(lcat, 'autoattack', 'autoattack_ci95')}, worst case {strong_cell(lcat)} (2C2F MNIST, eps 0.2)")
     best_worst = max(strongs, key=lambda k: strongs[k]["worst"] or 0)
     c.evidence = (f"highest AutoAttack row: {max(strongs, key=lambda k: strongs[k]['autoattack'] or 0)}; highest worst-case "
                   f"row: {best_worst} ({strong_cell(strongs[best_worst])}); LCAT examples AutoAttack left robust that "
-                  f"head-aware attacks / escalation broke: {fall['only_a']} (p = {fall['p_a_gt_b']:.2g})")
+                  f"head-aware attacks / escalation broke: {fall['only_a']} (p = {fall['p_a_gt_b']:.2g})"
+                  + (f"; zoo LCAT λ = 0.01 (2C2F, eps 0.3, n = {zoo['n']}): AutoAttack {with_ci(zoo['autoattack'])} → "
+                     f"worst case {with_ci(zoo['worst'])}" if zoo else ""))
     figure, axis = plt.subplots(figsize=(7.5, 3.6))
     shown = [k for k in LCAT_ROWS if k in strongs]
     for offset, (key, ci_key, label) in enumerate((("autoattack", "autoattack_ci95", "AutoAttack"),
@@ -955,6 +961,10 @@ def claim_lcat_table2(ctx: Context) -> Claim:
         + table(["row", "paper (CIFAR-10) LEG / APGD-CE / APGD-T / FAB-T / SQUARE", "clean", "AA cascade (%)",
                  "head-aware", "worst case", "converged", "indicators"], rows)
         + "\n\n![LCAT Table 2 reproduction](img/lcat_table2.png)"
+        + (f"\n\nThe zoo's LCAT at λ = 0.01 (`cnn2c2f.lcat_lambda0p01_mnist`, λ lowered because 15 does not train; "
+           f"its record's evaluation by this package at eps 0.3, n = {zoo['n']}): clean {with_ci(zoo['clean'])}, "
+           f"AutoAttack {with_ci(zoo['autoattack'])}, worst case after head-aware attacks and escalation "
+           f"{with_ci(zoo['worst'])}." if zoo else "")
         + (f"\n\nRows not evaluated in this version (the verdict treats the table as incomplete): {', '.join(absent)}."
            if absent else ""),
         "**Differs from the paper:** Table 2 is CIFAR-10 ResNet-18; here MNIST 2C2F, 1 epoch (CPU preset), "
@@ -962,6 +972,19 @@ def claim_lcat_table2(ctx: Context) -> Claim:
         "`lcat-ce-tanh` without its head.",
     ])
     return c
+
+
+def _zoo_numbers(tag: str) -> dict[str, Any] | None:
+    """Clean, AutoAttack and worst-case accuracy of a zoo record's evaluation, intervals from accuracy x n."""
+    evaluation = get_entry(tag).evaluation or {}
+    n = evaluation.get("n_examples")
+    if not n:
+        return None
+    out: dict[str, Any] = {"n": n}
+    for key, name in (("clean_acc", "clean"), ("autoattack_acc", "autoattack"), ("worst_case_acc", "worst")):
+        value = evaluation.get(key)
+        out[name] = None if value is None else {"acc": value, "ci95": ci95(round(value * n), n)}
+    return out
 
 
 def claim_lcat_lambda15(ctx: Context) -> Claim:
