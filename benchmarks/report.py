@@ -13,10 +13,10 @@ def _yes(flag: Any) -> str:
     return {True: "yes", False: "**no**"}.get(flag, "-")
 
 
-def _machine(m: dict[str, Any]) -> list[str]:
+def _machine(m: dict[str, Any], earlier: bool = False) -> list[str]:
     busy = m.get("busiest_other_processes", [])
     lines = [
-        "## Machine and load",
+        f"## Machine and load{' of the earlier run (sections ' + ', '.join(m.get('sections', [])) + ')' if earlier else ''}",
         "",
         f"- Measured {m['date']} at commit `{m['commit']}`, mode `{m['mode']}`, sections "
         f"{', '.join(m.get('sections', []))}, {m['seconds']:.0f} s in total.",
@@ -177,6 +177,21 @@ def _memory(mem: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _section_runs(results: dict[str, Any]) -> list[str]:
+    runs = results.get("section_runs", {})
+    sections = [k for k in ("training", "inner_attack", "evaluation", "scaleout", "memory") if k in results]
+    if not runs and not sections:
+        return []
+    lines = ["Per section (1-minute load average before -> after):", ""]
+    for name in sections:
+        run = runs.get(name)
+        lines.append(f"- `{name}`: finished {run['finished']}, {run['seconds']:.0f} s, load "
+                     f"{run['load_average_before'][0]} -> {run['load_average_after'][0]}" if run else
+                     f"- `{name}`: from an earlier run of this script that was stopped after this section, before it "
+                     "recorded its machine facts (same machine, similar load)")
+    return [*lines, ""]
+
+
 def _errors(results: dict[str, Any]) -> list[str]:
     failed = {k: v["error"] for k, v in results.items() if isinstance(v, dict) and "error" in v}
     if not failed:
@@ -194,6 +209,8 @@ def render(results: dict[str, Any]) -> str:
         "shared machine where absolute times drift.",
         "",
         *_machine(results["machine"]),
+        *[line for earlier in results.get("earlier_runs", []) for line in _machine(earlier, earlier=True)],
+        *_section_runs(results),
         *_training(results),
         *_evaluation(results.get("evaluation")),
         *_scaleout(results.get("scaleout")),

@@ -33,7 +33,7 @@ README_PATH = BENCH_DIR / "README.md"
 SECTIONS = ("training", "inner_attack", "evaluation", "scaleout", "memory")
 
 MODES: dict[str, dict[str, Any]] = {
-    "full": {"train_pairs": 3, "train_warmup": 0, "eval_n": 16, "eval_pairs": 2, "scale_eval_n": 16, "scale_train_n": 1024,
+    "full": {"train_pairs": 3, "train_warmup": 0, "eval_n": 8, "eval_pairs": 1, "scale_eval_n": 8, "scale_train_n": 1024,
              "scale_pairs": 1, "memory_n": (1000, 10000)},
     "quick": {"train_pairs": 1, "train_warmup": 0, "eval_n": 4, "eval_pairs": 1, "scale_eval_n": 4, "scale_train_n": 256,
               "scale_pairs": 1, "memory_n": (100, 1000)},
@@ -100,10 +100,15 @@ def run(mode: str, only: tuple[str, ...]) -> dict[str, Any]:
         results so far are written after each, so a long run loses nothing."""
         if name not in only:
             return
+        load, begun = _load(), time.perf_counter()
         try:
             results[name] = work()
         except Exception as error:  # recorded in results.json and the README, not hidden
             results[name] = {"error": f"{type(error).__name__}: {str(error)[-2000:]}"}
+        results.setdefault("section_runs", {})[name] = {
+            "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "seconds": round(time.perf_counter() - begun, 1), "load_average_before": load,
+            "load_average_after": _load()}
         RESULTS_PATH.write_text(json.dumps(results, indent=2) + "\n")
 
     def bench(module: str, function: str) -> Any:
@@ -117,6 +122,9 @@ def run(mode: str, only: tuple[str, ...]) -> dict[str, Any]:
                                                                     sizes["scale_pairs"]))
     section("memory", lambda: bench("memory", "bench_memory")(tuple(sizes["memory_n"]), Path(__file__).resolve()))
     busy += [p for p in _busiest_processes() if p not in busy]
+    if "machine" in results:  # a partial run (--only) keeps the machine facts of the run it adds to
+        earlier = results.pop("machine")
+        results["earlier_runs"] = [*results.get("earlier_runs", []), earlier]
     results["machine"] = machine(start_load, _load(), busy, time.perf_counter() - started, mode)
     results["machine"]["sections"] = list(only)
     return results
