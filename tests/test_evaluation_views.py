@@ -78,3 +78,34 @@ def test_log_probabilities_turns_a_final_softmax_into_log_softmax() -> None:
         assert torch.allclose(view(x), F.log_softmax(logits(x), dim=1), atol=1e-6)
         saturated = 1000 * x  # the softmax saturates to exact 0/1: log-softmax still has gradients
         assert _input_grad(view, saturated).abs().sum() > 0
+
+
+def test_a_traceable_head_inside_an_untraceable_model_is_found() -> None:
+    class Head(nn.Module):
+        def forward(self, z: torch.Tensor) -> torch.Tensor:
+            return torch.tanh(100 * z)  # functional, inside a child module
+
+    class Backbone(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(4, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if tuple(x.shape[-1:]) != (4,):  # an input-size check, as timm models have: fx cannot trace it
+                raise ValueError("bad size")
+            return self.linear(x)
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.backbone, self.head = Backbone(), Head()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(self.backbone(x))
+
+    torch.manual_seed(0)
+    model = Model().eval()
+    view, ops = straight_through(model)
+    x = torch.rand(3, 4) * 10
+    assert ops == ["tanh"] and torch.equal(view(x), model(x))
+    assert _input_grad(view, x).abs().sum() > 1e-3 > _input_grad(model, x).abs().sum()

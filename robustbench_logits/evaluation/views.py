@@ -4,7 +4,8 @@
   backward pass of every saturating or non-differentiable operation, found by tracing the model
   with ``torch.fx`` (``tanh``, ``sigmoid``, ``clamp``/``clip``, ``hardtanh``, ``round``, ``floor``,
   ``ceil``, ``sign``, ``detach``), whether it sits in one of our heads or anywhere in a user's model.
-  The forward pass is unchanged, so examples crafted on it are scored on the real model.
+  The forward pass is unchanged, so examples crafted on it are scored on the real model. A model
+  that cannot be traced as a whole is rewritten module by module.
 * :func:`log_probabilities`: for a model that outputs probabilities, the same model with its
   final softmax replaced by log-softmax (traced), or ``log`` of its output when it cannot be traced.
 
@@ -78,44 +79,55 @@ def _method(name: str) -> Callable[..., torch.Tensor]:
     return call
 
 
-def straight_through(model: nn.Module) -> tuple[nn.Module | None, list[str]]:
-    """(a traced copy of ``model`` with straight-through gradients, the operations replaced).
-
-    ``(None, [])`` when nothing was found to replace. When the whole model cannot be traced
-    (data-dependent control flow), the module types in :data:`_MODULES` are still swapped.
-    """
+def _replace_in_graph(graph_module: fx.GraphModule) -> list[str]:
+    """Give every masking node of a traced graph the straight-through backward; the names replaced."""
     replaced: list[str] = []
-    try:
-        graph_module = fx.symbolic_trace(copy.deepcopy(model))
-    except Exception:  # noqa: BLE001 - any tracing failure: fall back to swapping modules
-        graph_module = None
-    if graph_module is not None:
-        for node in graph_module.graph.nodes:
-            if node.op == "call_function" and node.target in _FUNCTIONS:
-                replaced.append(_FUNCTIONS[node.target])
-                node.target = _through(node.target)
-            elif node.op == "call_method" and node.target in _METHODS:
-                replaced.append(node.target.rstrip("_"))
-                method = _method(node.target)
-                node.op, node.target = "call_function", _through(method)
-            elif node.op == "call_module":
-                sub = graph_module.get_submodule(node.target)
-                name = _MODULES.get(type(sub))
-                if name is not None:
-                    replaced.append(name)
-                    new_name = node.target.replace(".", "_") + "_straight_through"
-                    graph_module.add_submodule(new_name, _ModuleThrough(sub))
-                    node.target = new_name
-        graph_module.recompile()
-        return (graph_module.eval(), replaced) if replaced else (None, [])
-    swapped = copy.deepcopy(model)
-    for parent in list(swapped.modules()):
-        for child_name, child in list(parent.named_children()):
-            name = _MODULES.get(type(child))
+    for node in graph_module.graph.nodes:
+        if node.op == "call_function" and node.target in _FUNCTIONS:
+            replaced.append(_FUNCTIONS[node.target])
+            node.target = _through(node.target)
+        elif node.op == "call_method" and node.target in _METHODS:
+            replaced.append(node.target.rstrip("_"))
+            node.op, node.target = "call_function", _through(_method(node.target))
+        elif node.op == "call_module":
+            sub = graph_module.get_submodule(node.target)
+            name = _MODULES.get(type(sub))
             if name is not None:
                 replaced.append(name)
-                setattr(parent, child_name, _ModuleThrough(child))
-    return (swapped.eval(), replaced) if replaced else (None, [])
+                new_name = node.target.replace(".", "_") + "_straight_through"
+                graph_module.add_submodule(new_name, _ModuleThrough(sub))
+                node.target = new_name
+    graph_module.recompile()
+    return replaced
+
+
+def _rewrite(module: nn.Module) -> tuple[nn.Module, list[str]]:
+    """``module`` traced and rewritten; when it cannot be traced (data-dependent control flow, e.g.
+    timm's input-size check), each child on its own, so a traceable head inside an untraceable
+    model is still found. Functional calls in an untraceable module's own forward are missed."""
+    if type(module) in _MODULES:
+        return _ModuleThrough(module), [_MODULES[type(module)]]
+    try:
+        graph_module = fx.symbolic_trace(module)
+    except Exception:  # noqa: BLE001 - any tracing failure: go one level down
+        graph_module = None
+    if graph_module is not None:
+        replaced = _replace_in_graph(graph_module)
+        return (graph_module, replaced) if replaced else (module, [])
+    replaced = []
+    for name, child in list(module.named_children()):
+        new, found = _rewrite(child)
+        if found:
+            setattr(module, name, new)
+            replaced += found
+    return module, replaced
+
+
+def straight_through(model: nn.Module) -> tuple[nn.Module | None, list[str]]:
+    """(a copy of ``model`` with straight-through gradients, the operations replaced); ``(None, [])``
+    when nothing was found to replace."""
+    rewritten, replaced = _rewrite(copy.deepcopy(model))
+    return (rewritten.eval(), replaced) if replaced else (None, [])
 
 
 class _LogOutput(nn.Module):
