@@ -39,7 +39,7 @@ import torchattacks  # noqa: E402
 from robustbench_logits import benchmark  # noqa: E402
 from robustbench_logits._files import load_weights, write_json, write_text  # noqa: E402
 from robustbench_logits.attacks import AttackSpec, run_attack  # noqa: E402
-from robustbench_logits.errors import UserError  # noqa: E402
+from robustbench_logits.errors import ModelError, UserError  # noqa: E402
 from robustbench_logits.evaluation.inputs import resolve_dataset  # noqa: E402
 from robustbench_logits.evaluation.statistics import ci95, discordance_p  # noqa: E402
 from robustbench_logits.evaluation.suite import EvaluationSuite  # noqa: E402
@@ -261,8 +261,11 @@ def strong(ctx: Context, model: torch.nn.Module, dataset: str, eps: float, name:
         suite = EvaluationSuite.standard()
         suite.autoattack_overrides = b.aa_overrides
         suite.adaptive_steps = ctx.steps(40)
-    result = benchmark(model, n_examples=b.n_strong, dataset=dataset, eps=eps, suite=suite, escalate=b.escalate,
-                       progress=False, model_name=name).to_dict()
+    try:
+        result = benchmark(model, n_examples=b.n_strong, dataset=dataset, eps=eps, suite=suite, escalate=b.escalate,
+                           progress=False, model_name=name).to_dict()
+    except ModelError as refused:  # e.g. a diverged training whose logits are NaN: the evaluator refuses it
+        return {"eps": eps, "error": str(refused)}
     per_example = result["provenance"].get("per_example", [])
     return {
         "eps": eps, "n": result["n_examples"], "clean": result["clean_acc"], "clean_ci95": result["clean_acc_ci95"],
@@ -901,6 +904,9 @@ def claim_lcat_table2(ctx: Context) -> Claim:
             if name == "LAA+NOI+Tanh":
                 raise
             absent.append(name)
+    refused = {k: strongs.pop(k)["error"] for k in list(strongs) if "error" in strongs[k]}
+    if "LAA+NOI+Tanh" in refused:
+        raise RuntimeError(f"the LCAT row could not be evaluated: {refused['LAA+NOI+Tanh']}")
     lcat = strongs["LAA+NOI+Tanh"]
     aa_best = all(lcat["autoattack"] >= s["autoattack"] for s in strongs.values()) and not absent
     aa_ok = lcat["autoattack"] is not None and lcat["autoattack"] >= 0.5
@@ -943,8 +949,9 @@ def claim_lcat_table2(ctx: Context) -> Claim:
     ctx.save_figure(figure, "lcat_table2.png")
     rows = []
     for name, (paper, ref) in LCAT_ROWS.items():
-        if name in absent:
-            rows.append([name, " / ".join(f"{v:.3f}" for v in paper), "not run in this version"] + ["–"] * 5)
+        if name in absent or name in refused:
+            what = "not run in this version" if name in absent else f"evaluation refused: {refused[name]}"
+            rows.append([name, " / ".join(f"{v:.3f}" for v in paper), what] + ["–"] * 5)
             continue
         s = strongs[name]
         per = s["per_attack"]
@@ -965,6 +972,8 @@ def claim_lcat_table2(ctx: Context) -> Claim:
            f"its record's evaluation by this package at eps 0.3, n = {zoo['n']}): clean {with_ci(zoo['clean'])}, "
            f"AutoAttack {with_ci(zoo['autoattack'])}, worst case after head-aware attacks and escalation "
            f"{with_ci(zoo['worst'])}." if zoo else "")
+        + (f"\n\nRows the evaluator refused ({', '.join(refused)}): their training diverged (ICE, eq. 4, is "
+           "unbounded below on unbounded logits; see their validation accuracy under Models)." if refused else "")
         + (f"\n\nRows not evaluated in this version (the verdict treats the table as incomplete): {', '.join(absent)}."
            if absent else ""),
         "**Differs from the paper:** Table 2 is CIFAR-10 ResNet-18; here MNIST 2C2F, 1 epoch (CPU preset), "
