@@ -62,6 +62,17 @@ def _training(results: dict[str, Any]) -> list[str]:
                          f"{row['ratio_over_bound']:.3f} | [{o['ratio_min']:.3f}, {o['ratio_max']:.3f}] | "
                          f"{_yes(row['within_target'])} |")
         lines.append("")
+        within = [n for n, r in rows.items() if r["within_target"]]
+        misses = sorted(((r["ratio_over_bound"], n) for n, r in rows.items() if not r["within_target"]), reverse=True)
+        lines.append(f"{len(within)} of {len(rows)} recipes within 1.05 x bound on `{arch}`"
+                     + (f"; the others: {', '.join(f'`{n}` {v:.2f}' for v, n in misses)}." if misses else "."))
+        pgd = rows.get("pgd-at")
+        if pgd and pgd["passes"]["input_grad"]:
+            step = (pgd["bound"] - 1) / pgd["passes"]["input_grad"]
+            lines.append(f"One inner-attack step costs at least {step:.2f} CE steps on `{arch}` (from `pgd-at`'s bound: "
+                         f"(bound - 1) / {pgd['passes']['input_grad']}); PGD-AT's step measures "
+                         f"{pgd['ratio_vs_ce']:.2f} CE steps against a bound of {pgd['bound']:.2f}.")
+        lines.append("")
     inner = results.get("inner_attack")
     if inner and "error" not in inner:
         lines += ["### The inner attack computes no parameter gradients", "",
