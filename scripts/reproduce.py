@@ -932,6 +932,8 @@ def claim_lcat_table2(ctx: Context) -> Claim:
     c.evidence = (f"highest AutoAttack row: {max(strongs, key=lambda k: strongs[k]['autoattack'] or 0)}; highest worst-case "
                   f"row: {best_worst} ({strong_cell(strongs[best_worst])}); LCAT examples AutoAttack left robust that "
                   f"head-aware attacks / escalation broke: {fall['only_a']} (p = {fall['p_a_gt_b']:.2g})"
+                  + "".join(f"; {k}: AutoAttack {pct(v['autoattack'])} → worst {pct(v['worst'])}"
+                            for k, v in strongs.items() if "Tanh" in k and v["autoattack"] - v["worst"] >= 0.1)
                   + (f"; zoo LCAT λ = 0.01 (2C2F, eps 0.3, n = {zoo['n']}): AutoAttack {with_ci(zoo['autoattack'])} → "
                      f"worst case {with_ci(zoo['worst'])}" if zoo else ""))
     figure, axis = plt.subplots(figsize=(7.5, 3.6))
