@@ -66,6 +66,12 @@ def _training(results: dict[str, Any]) -> list[str]:
         misses = sorted(((r["ratio_over_bound"], n) for n, r in rows.items() if not r["within_target"]), reverse=True)
         lines.append(f"{len(within)} of {len(rows)} recipes within 1.05 x bound on `{arch}`"
                      + (f"; the others: {', '.join(f'`{n}` {v:.2f}' for v, n in misses)}." if misses else "."))
+        same = rows.get("standard")
+        if same:
+            o = same["over_bound_timing"]
+            lines.append(f"Noise floor of this run on `{arch}`: the `standard` step over its bound is the same work twice, "
+                         f"and measured {same['ratio_over_bound']:.2f} [{o['ratio_min']:.2f}, {o['ratio_max']:.2f}]; "
+                         "a miss within that distance of 1.05 is not resolved by this run.")
         pgd = rows.get("pgd-at")
         if pgd and pgd["passes"]["input_grad"]:
             step = (pgd["bound"] - 1) / pgd["passes"]["input_grad"]
