@@ -69,7 +69,7 @@ def _training(results: dict[str, Any]) -> list[str]:
         same = rows.get("standard")
         if same:
             o = same["over_bound_timing"]
-            lines.append(f"Noise floor of this run on `{arch}`: the `standard` step over its bound is the same work twice, "
+            lines.append(f"Noise floor of this run on `{arch}`: the `standard` step over its bound is nearly the same work, "
                          f"and measured {same['ratio_over_bound']:.2f} [{o['ratio_min']:.2f}, {o['ratio_max']:.2f}]; "
                          "a miss within that distance of 1.05 is not resolved by this run.")
         pgd = rows.get("pgd-at")
