@@ -677,14 +677,23 @@ def claim_summers_alp(ctx: Context) -> Claim:
         res[name] = ctx.step(f"summers-alp/{ref.key}", lambda ref=ref: {
             "clean": robust_outcomes(ctx, get_model(ctx, ref), None, 0.0, "mnist", b.n_sweep),
             "PGD-20": robust_outcomes(ctx, get_model(ctx, ref), p20, eps, "mnist", b.n_sweep, seed=5)})
+    pending = []  # protocol evaluations not in the cache yet (render-only of a partial run): PGD-20 only
     for name, ref in refs.items():
-        strongs[name] = ctx.step(f"summers-alp/strong-{ref.key}",
-                                 lambda ref=ref: strong(ctx, get_model(ctx, ref), "mnist", eps, ref.label))
+        try:
+            strongs[name] = ctx.step(f"summers-alp/strong-{ref.key}",
+                                     lambda ref=ref: strong(ctx, get_model(ctx, ref), "mnist", eps, ref.label))
+        except Missing:
+            pending.append(name)
+            strongs[name] = {k: None for k in ("autoattack", "autoattack_ci95", "worst", "worst_ci95", "converged")}
+            strongs[name].update(robust=None, indicators=["protocol not run in this version"])
     lrm_gt_alp = paired(res["LRM"]["PGD-20"], res["ALP (sum, eq. 9)"]["PGD-20"])["p_a_gt_b"] < ALPHA
     alp_gt_pgd = paired(res["ALP (sum, eq. 9)"]["PGD-20"], res["PGD-AT"]["PGD-20"])["p_a_gt_b"] < ALPHA
-    lrm_gt_alp_s = paired(strongs["LRM"]["robust"], strongs["ALP (sum, eq. 9)"]["robust"])["p_a_gt_b"] < ALPHA
-    alp_gt_pgd_s = paired(strongs["ALP (sum, eq. 9)"]["robust"], strongs["PGD-AT"]["robust"])["p_a_gt_b"] < ALPHA
-    if lrm_gt_alp and alp_gt_pgd and lrm_gt_alp_s and alp_gt_pgd_s:
+    done = not pending
+    lrm_gt_alp_s = done and paired(strongs["LRM"]["robust"], strongs["ALP (sum, eq. 9)"]["robust"])["p_a_gt_b"] < ALPHA
+    alp_gt_pgd_s = done and paired(strongs["ALP (sum, eq. 9)"]["robust"], strongs["PGD-AT"]["robust"])["p_a_gt_b"] < ALPHA
+    if not done:
+        c.verdict = "partly" if (lrm_gt_alp and alp_gt_pgd) else "not reproduced"
+    elif lrm_gt_alp and alp_gt_pgd and lrm_gt_alp_s and alp_gt_pgd_s:
         c.verdict = "reproduced"
     elif (lrm_gt_alp or alp_gt_pgd) and not (lrm_gt_alp_s or alp_gt_pgd_s):
         c.verdict = "masked" if any(s["worst"] < acc(res[k]["PGD-20"][:b.n_strong])["acc"] - 0.1 for k, s in strongs.items()) else "partly"
@@ -692,11 +701,13 @@ def claim_summers_alp(ctx: Context) -> Claim:
         c.verdict = "partly"
     else:
         c.verdict = "not reproduced"
-    sm = paired(strongs["ALP (sum, eq. 9)"]["robust"], strongs["ALP (mean, Kannan)"]["robust"])
+    sm = paired(*(strongs[k]["robust"] if done else res[k]["PGD-20"] for k in ("ALP (sum, eq. 9)", "ALP (mean, Kannan)")))
     c.measurement = "; ".join(f"{k} PGD-20 {with_ci(acc(r['PGD-20']))}, worst {strong_cell(strongs[k])}" for k, r in res.items())
-    c.evidence = (f"LRM > ALP (PGD-20 / worst): {lrm_gt_alp} / {lrm_gt_alp_s}; ALP > PGD-AT: {alp_gt_pgd} / {alp_gt_pgd_s}; "
-                  f"pairing sum vs mean, worst case: {sm['only_a']} vs {sm['only_b']} discordant examples "
-                  f"(p = {min(sm['p_a_gt_b'], sm['p_b_gt_a']):.2g})")
+    c.evidence = (f"LRM > ALP (PGD-20 / worst): {lrm_gt_alp} / {lrm_gt_alp_s if done else 'not run'}; ALP > PGD-AT: "
+                  f"{alp_gt_pgd} / {alp_gt_pgd_s if done else 'not run'}; pairing sum vs mean, "
+                  f"{'worst case' if done else 'PGD-20'}: {sm['only_a']} vs {sm['only_b']} discordant examples "
+                  f"(p = {min(sm['p_a_gt_b'], sm['p_b_gt_a']):.2g})"
+                  + (f"; protocol not run in this version for {', '.join(pending)}" if pending else ""))
     paper = {"PGD-AT": "45.3", "ALP (sum, eq. 9)": "48.5", "ALP (mean, Kannan)": "48.5 (one ALP row)", "LRM": "51.0"}
     rows = [[k, paper[k], with_ci(acc(r["clean"])), with_ci(acc(r["PGD-20"])),
              with_ci(strongs[k], "autoattack", "autoattack_ci95"), strong_cell(strongs[k]), strongs[k]["converged"],
