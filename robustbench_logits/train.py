@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -567,17 +568,29 @@ class _Run:
                 (self.out / "log.jsonl").write_text("")
             _barrier(self.process)
             return fresh
-        state = json.loads(state_path.read_text())
-        if state.get("fingerprint") != fingerprint:
+        damaged = f"delete {self.out} to start over, or pass a new --out"
+        try:
+            state = json.loads(state_path.read_text())
+        except (OSError, ValueError) as error:  # truncated or unreadable: a sentence, not a traceback
+            raise TrainError(f"{state_path} is damaged ({type(error).__name__}): {damaged}") from None
+        if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
             raise TrainError(
                 f"{self.out} holds a run with another configuration: pass a new --out, or delete it to start over"
             )
-        directory = self.out / state["checkpoint"]
-        model.load_state_dict(load_file(directory / "model.safetensors", device=str(self.process.device)))
-        _optimizer_from_files(optimizer, load_file(directory / "optimizer.safetensors", device=str(self.process.device)), state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+        directory = self.out / str(state.get("checkpoint", "<none>"))
         objective_file = directory / f"objective-rank{self.process.rank}.safetensors"
-        objective.load_state_dict(load_file(objective_file, device=str(self.process.device)))
+        needed = (directory / "model.safetensors", directory / "optimizer.safetensors", objective_file)
+        missing = [path.name for path in needed if not path.is_file()]
+        if missing or not {"optimizer", "scheduler"} <= state.keys():
+            raise TrainError(f"{self.out}: the checkpoint state.json points at ({directory}) is incomplete "
+                             f"(missing {', '.join(missing) or 'optimizer/scheduler state'}): {damaged}")
+        try:
+            model.load_state_dict(load_file(directory / "model.safetensors", device=str(self.process.device)))
+            _optimizer_from_files(optimizer, load_file(directory / "optimizer.safetensors", device=str(self.process.device)), state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            objective.load_state_dict(load_file(objective_file, device=str(self.process.device)))
+        except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as error:
+            raise TrainError(f"{directory} cannot be resumed ({type(error).__name__}): {damaged}") from None
         return state
 
     def _checkpoint(self, epoch, state, model, optimizer, scheduler, objective) -> None:  # noqa: ANN001

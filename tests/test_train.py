@@ -209,6 +209,26 @@ def test_resume_refuses_another_configuration(tiny: tuple[torch.Tensor, torch.Te
         _run(tmp_path, tiny, "standard", seed=4)
 
 
+@pytest.mark.parametrize("damage", ["truncated state", "deleted checkpoint", "truncated weights"])
+def test_a_damaged_run_directory_is_one_sentence_and_left_as_it_was(
+    damage: str, tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path
+) -> None:
+    _run(tmp_path, tiny, "standard", stop_after=1)
+    state_path = tmp_path / "state.json"
+    weights = tmp_path / json.loads(state_path.read_text())["checkpoint"] / "model.safetensors"
+    if damage == "truncated state":
+        state_path.write_text(state_path.read_text()[:40])
+    elif damage == "deleted checkpoint":
+        weights.unlink()
+    else:
+        weights.write_bytes(weights.read_bytes()[:100])
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    with pytest.raises(TrainError, match="to start over") as caught:
+        _run(tmp_path, tiny, "standard")
+    assert "\n" not in str(caught.value)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before  # nothing rewritten
+
+
 def test_outputs_selection_and_metadata(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path) -> None:
     result = _run(tmp_path, tiny, "blf", epochs=3)  # Kanai: keep the best clean epoch
     meta = json.loads((tmp_path / "metadata.json").read_text())
