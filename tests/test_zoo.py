@@ -117,7 +117,9 @@ def test_shipped_records_are_small_and_their_history_is_in_the_side_file() -> No
     assert zoo.records(), "the package ships no zoo model"
     for record in zoo.records():
         path = zoo.WEIGHTS_DIR / f"{record.tag}.json"
-        assert path.stat().st_size < 20_000, f"{path.name} is {path.stat().st_size} bytes"  # schema 1: 45-61 KB
+        # schema 1 was 45-61 KB (per-example outcomes, excluded by the next assertions); a masked model
+        # whose evaluation escalated 8 rounds carries that curve and its indicators: ~21 KB (LCAT).
+        assert path.stat().st_size < 32_000, f"{path.name} is {path.stat().st_size} bytes"
         text = path.read_text()
         assert '"history"' not in text and '"per_example"' not in text
         assert zoo.details(record.tag)["history"], f"{record.tag} has no learning curve"
