@@ -1,0 +1,214 @@
+"""The indicator rules, grading and escalation order on hand-built outcomes (no model, no attack).
+
+`test_evaluation_indicators.py` fires each indicator on a model built to trigger it; this file pins
+each rule's arithmetic: the threshold (at it: quiet; one example beyond: fired), who counts (a
+clean error never does), the statistic, the example list and the exact p-value written out. They
+run in milliseconds, so mutation testing of the evaluation package gets a verdict per mutant fast.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from robustbench_logits.attacks import AttackSpec
+from robustbench_logits.evaluation.escalation import FAMILIES, Ladders, next_family
+from robustbench_logits.evaluation.indicators import CATALOGUE, Indicator, compute_indicators, grade
+from robustbench_logits.evaluation.suite import DiagnosticThresholds
+
+N = 100
+TH = DiagnosticThresholds()  # alpha 0.05, zero_grad 1 %, unstable 5 %, incomplete 10 %, large eps 5 %
+PGD = AttackSpec("pgd-40", "pgd", category="white_box")
+LONG = AttackSpec("pgd-200x2", "pgd", category="long")
+FGSM = AttackSpec("fgsm", "fgsm", category="single_step")
+SQUARE = AttackSpec("square", "square", category="black_box")
+TRANSFER = AttackSpec("transfer/pgd-40", "pgd", category="transfer")
+ADAPTIVE = [AttackSpec("adaptive/pgd-40", "pgd", category="adaptive")]
+
+
+def outcomes(n: int = N, **set_true: list[int]) -> dict[str, list]:
+    """Every example clean-correct, left robust by every attack, every probe quiet; then the flags
+    named in ``set_true`` switched on at the given example indices."""
+    merged: dict[str, list] = {"correct": [True] * n, "broken_by": [-1] * n, "adaptive_broken_by": [-1] * n}
+    for key in ("zero_grad", "unstable", "trace_ever", "trace_final", "incomplete", "large_eps_correct",
+                "noise_broken", "randomised", "probabilities", "batch_dependent"):
+        merged[key] = [False] * n
+    for key, indices in set_true.items():
+        for i in indices:
+            merged[key][i] = True
+    return merged
+
+
+def fired(merged: dict[str, list], cascade: list[AttackSpec] = (), adaptive: list[AttackSpec] = ()) -> dict[str, Indicator]:
+    return {i.name: i for i in compute_indicators(merged, list(cascade), list(adaptive), TH, 1.0)}
+
+
+def test_a_clean_evaluation_fires_nothing():
+    assert fired(outcomes(), [PGD, FGSM, LONG, SQUARE, TRANSFER], ADAPTIVE) == {}
+
+
+@pytest.mark.parametrize("key, name, limit", [
+    ("zero_grad", "zero_gradients", 1),       # 1 % of 100: share must exceed 0.01
+    ("unstable", "unstable_predictions", 5),  # 5 %
+    ("large_eps_correct", "large_eps_not_broken", 5),  # 5 %
+    ("probabilities", "probabilities_output", 50),     # more than half
+])
+def test_share_rules_fire_one_example_past_the_threshold(key, name, limit):
+    assert name not in fired(outcomes(**{key: list(range(limit))}))
+    found = fired(outcomes(**{key: list(range(limit + 1))}))[name]
+    assert found.statistic == pytest.approx((limit + 1) / N)
+    assert found.examples == list(range(limit + 1))
+
+
+def test_zero_gradients_count_only_clean_correct_examples():
+    merged = outcomes(zero_grad=[0, 1, 2])
+    merged["correct"][0] = merged["correct"][1] = False  # a clean error's zero gradient says nothing
+    assert "zero_gradients" not in fired(merged)  # 1/100 left: not above 1 %
+    merged["correct"][1] = True
+    assert fired(merged)["zero_gradients"].examples == [1, 2]
+
+
+def test_any_randomised_or_batch_dependent_example_fires():
+    randomised = fired(outcomes(randomised=[3]))["randomised_forward"]
+    assert (randomised.statistic, randomised.examples) == (1 / N, [3])
+    batch = fired(outcomes(batch_dependent=[7]))["batch_size_dependence"]
+    assert (batch.statistic, batch.examples) == (1, [7])
+
+
+def test_silent_success_needs_five_examples_by_the_sign_test():
+    # one-sided sign test with no discordance the other way: p = 0.5 ** k; 0.5 ** 4 = 0.0625, 0.5 ** 5 = 0.03125
+    four = outcomes(trace_ever=[0, 1, 2, 3])
+    assert "silent_success" not in fired(four)
+    five = fired(outcomes(trace_ever=[0, 1, 2, 3, 4]))["silent_success"]
+    assert five.p_value == pytest.approx(0.03125)
+    assert five.examples == [0, 1, 2, 3, 4]
+
+
+def test_silent_success_ignores_examples_an_attack_broke_or_the_trace_ended_adversarial():
+    merged = outcomes(trace_ever=[0, 1, 2, 3, 4, 5])
+    merged["broken_by"][0] = 0  # the cascade broke it: not silent
+    merged["adaptive_broken_by"][1] = 0  # an adaptive attack broke it: not silent
+    assert "silent_success" not in fired(merged, [PGD], ADAPTIVE)  # 4 left
+    merged["trace_final"][5] = True
+    merged["trace_ever"][6] = True
+    assert "silent_success" not in fired(merged, [PGD], ADAPTIVE)  # 2, 3, 4, 6: still 4
+
+
+def test_incomplete_optimisation_is_a_share_of_the_examples_the_trace_left_robust():
+    # 50 examples the trace PGD broke (trace_final), 50 it left: 10 % of 50 is 5
+    broke = list(range(50, 100))
+    assert "incomplete_optimisation" not in fired(outcomes(trace_final=broke, incomplete=[0, 1, 2, 3, 4]))
+    found = fired(outcomes(trace_final=broke, incomplete=[0, 1, 2, 3, 4, 5]))["incomplete_optimisation"]
+    assert found.statistic == pytest.approx(6 / 50)
+    assert found.examples == [0, 1, 2, 3, 4, 5]
+    # a rising loss on an example the trace already broke does not count
+    assert "incomplete_optimisation" not in fired(outcomes(trace_final=broke, incomplete=[0, 1, 2, 3, 4, 50, 51]))
+
+
+def broken_by(positions: dict[int, list[int]]) -> dict[str, list]:
+    merged = outcomes()
+    for position, examples in positions.items():
+        for i in examples:
+            merged["broken_by"][i] = position
+    return merged
+
+
+@pytest.mark.parametrize("later, name", [
+    (FGSM, "single_step_beats_iterative"),
+    (LONG, "more_iterations_still_lowering"),
+    (SQUARE, "black_box_beats_white_box"),
+    (TRANSFER, "transfer_beats_white_box"),
+])
+def test_a_later_attack_breaking_five_left_robust_by_the_white_box_fires(later, name):
+    assert name not in fired(broken_by({0: [10, 11], 1: [0, 1, 2, 3]}), [PGD, later])
+    found = fired(broken_by({0: [10, 11], 1: [0, 1, 2, 3, 4]}), [PGD, later])[name]
+    assert found.p_value == pytest.approx(0.03125)
+    assert found.examples == [0, 1, 2, 3, 4]
+    assert "broke 5 left robust by pgd-40" in found.message
+
+
+@pytest.mark.parametrize("later, name", [(FGSM, "single_step_beats_iterative"), (SQUARE, "black_box_beats_white_box")])
+def test_a_comparison_needs_a_white_box_attack_before_it(later, name):
+    assert name not in fired(broken_by({0: [0, 1, 2, 3, 4, 5]}), [later, PGD])
+
+
+def test_black_box_counts_every_earlier_gradient_attack_and_sums_across_attacks():
+    # fgsm (single step) and pgd-200x2 (long) are both "before" Square; Square's 3 + a second black box's 2 = 5
+    other = AttackSpec("spsa", "spsa", category="black_box")
+    found = fired(broken_by({3: [0, 1, 2], 4: [3, 4]}), [PGD, FGSM, LONG, SQUARE, other])["black_box_beats_white_box"]
+    assert found.examples == [0, 1, 2, 3, 4]
+    assert "pgd-40, fgsm, pgd-200x2" in found.message
+
+
+def test_noise_beats_white_box_is_an_exact_mcnemar_test():
+    # b = 5 noise-only breaks, c = 0: p = 0.5 ** 5; with c = 5 attack-only breaks: P(X >= 5 | 10, 0.5) = 638 / 1024
+    merged = outcomes(noise_broken=[0, 1, 2, 3, 4])
+    assert fired(merged)["noise_beats_white_box"].p_value == pytest.approx(0.03125)
+    for i in range(10, 15):
+        merged["broken_by"][i] = 0
+    assert "noise_beats_white_box" not in fired(merged, [PGD])
+    merged["noise_broken"][10] = True  # the attack and the noise both broke it: not discordant
+    assert "noise_beats_white_box" not in fired(merged, [PGD])
+
+
+def test_adaptive_beats_standard_is_an_exact_mcnemar_test_and_needs_adaptive_attacks():
+    merged = outcomes()
+    for i in range(6):
+        merged["adaptive_broken_by"][i] = 0  # b = 6 adaptive-only breaks
+    assert "adaptive_beats_standard" not in fired(merged, [PGD], [])  # no adaptive attack ran
+    found = fired(merged, [PGD], ADAPTIVE)["adaptive_beats_standard"]
+    assert found.p_value == pytest.approx(1 / 64)  # c = 0: 0.5 ** 6
+    assert found.examples == list(range(6))
+    for i in range(10, 12):
+        merged["broken_by"][i] = 0  # c = 2 cascade-only breaks: P(X >= 6 | 8, 0.5) = (28 + 8 + 1) / 256 = 0.14
+    assert "adaptive_beats_standard" not in fired(merged, [PGD], ADAPTIVE)
+    merged["adaptive_broken_by"][10] = 0  # both broke example 10: c = 1, P(X >= 6 | 7, 0.5) = 8 / 128 = 0.0625
+    assert "adaptive_beats_standard" not in fired(merged, [PGD], ADAPTIVE)
+    merged["adaptive_broken_by"][11] = 0  # c = 0 again
+    assert fired(merged, [PGD], ADAPTIVE)["adaptive_beats_standard"].p_value == pytest.approx(1 / 64)
+
+
+def make_indicator(name: str) -> Indicator:
+    return Indicator(name, 1.0, 0.0, [0], "test")
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_grade_with_a_converged_escalation(name):
+    indicator = make_indicator(name)
+    grade([indicator], escalation_enabled=True, converged=True, replaced_gradients=True, large_eps_fixed=True)
+    expected = "unreliable" if CATALOGUE[name].always_unreliable else "note"
+    assert indicator.severity == expected
+
+
+@pytest.mark.parametrize("enabled, converged", [(False, None), (False, True), (True, False), (True, None)])
+def test_grade_without_a_converged_escalation_is_unreliable(enabled, converged):
+    indicator = make_indicator("unstable_predictions")
+    grade([indicator], escalation_enabled=enabled, converged=converged, replaced_gradients=True, large_eps_fixed=True)
+    assert indicator.severity == "unreliable"
+
+
+def test_grade_zero_gradients_needs_replaced_gradients_and_large_eps_a_fixed_probe():
+    zero, large, other = make_indicator("zero_gradients"), make_indicator("large_eps_not_broken"), make_indicator("unstable_predictions")
+    grade([zero, large, other], escalation_enabled=True, converged=True, replaced_gradients=False, large_eps_fixed=False)
+    assert (zero.severity, large.severity, other.severity) == ("unreliable", "unreliable", "note")
+
+
+def ladders(**lengths: int) -> Ladders:
+    return Ladders({family: [[PGD]] * length for family, length in lengths.items()}, [])
+
+
+def test_next_family_takes_the_least_climbed_then_the_catalogue_order():
+    ladder = ladders(black_box=2, eot=2, white_box=2)
+    assert FAMILIES.index("eot") < FAMILIES.index("white_box") < FAMILIES.index("black_box")
+    assert next_family(ladder, {}, {}) == "eot"
+    assert next_family(ladder, {"eot": 1}, {}) == "white_box"
+    assert next_family(ladder, {"eot": 1, "white_box": 1}, {}) == "black_box"
+    assert next_family(ladder, {"eot": 1, "white_box": 1, "black_box": 1}, {}) == "eot"
+
+
+def test_next_family_skips_settled_and_exhausted_families():
+    ladder = ladders(eot=1, white_box=2)
+    assert next_family(ladder, {"eot": 1}, {}) == "white_box"  # eot has no round left
+    assert next_family(ladder, {}, {"eot": True}) == "white_box"  # settled
+    assert next_family(ladder, {}, {"eot": False}) == "eot"  # unsettled still runs
+    assert next_family(ladder, {"eot": 1, "white_box": 2}, {}) is None
+    assert next_family(ladder, {"eot": 1}, {"white_box": True}) is None
