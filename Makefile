@@ -75,7 +75,7 @@ MUTATION_CORE := 'robustbench_logits.losses.*' 'robustbench_logits.heads.*' 'rob
 	'robustbench_logits.leaderboard.ranking.x_tied_with_previous*' 'robustbench_logits.leaderboard.ranking.x_protocol_key*' \
 	'robustbench_logits.train.x__select_key*' 'robustbench_logits.train.xǁ_Runǁ_checkpoint*' \
 	'robustbench_logits.train.xǁ_Runǁ_finish*'
-MUTATION_EVAL_TESTS := tests/test_evaluation_indicators.py tests/test_evaluation_escalation.py tests/test_evaluation_result.py
+MUTATION_EVAL_TESTS := tests/test_evaluation_indicator_rules.py tests/test_evaluation_indicators.py tests/test_evaluation_escalation.py tests/test_evaluation_result.py
 MUTATION_EVAL := 'robustbench_logits.evaluation.cascade.x__cascade_*' 'robustbench_logits.evaluation.cascade.x_evaluate_chunk_*' \
 	'robustbench_logits.evaluation.cascade.x_rescore_*' 'robustbench_logits.evaluation.cascade.x_run_round_on_chunk_*' \
 	'robustbench_logits.evaluation.indicators.x__cascade_comparison_*' 'robustbench_logits.evaluation.indicators.x_compute_indicators_*' \

@@ -14,6 +14,13 @@ import torch
 torch.set_num_threads(1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fast tests first, ``slow``-marked ones (full benchmarks on trained models) last: with ``-x``
+    a failure shows in seconds, and mutation testing (which runs ``-x``) kills most mutants before
+    the slow tests start."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)  # stable: order otherwise kept
+
+
 @pytest.fixture(scope="session")
 def mnist_small() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """2000 MNIST training and 500 test examples (provisioned offline on first use)."""

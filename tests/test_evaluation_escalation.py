@@ -25,6 +25,8 @@ from robustbench_logits.evaluation.escalation import resolve_budget
 from robustbench_logits.evaluation.statistics import ci95
 from robustbench_logits.errors import UserError
 
+pytestmark = pytest.mark.slow  # whole benchmarks on trained models: run after the fast tests (conftest)
+
 EPS, N = 0.15, 64
 #: Without AutoAttack the base evaluation is cheap, so the default budget (1x its passes) would end
 #: escalation after one round; these tests are about where escalation ends, not its price.

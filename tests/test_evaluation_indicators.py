@@ -24,6 +24,8 @@ from robustbench_logits.evaluation import CATALOGUE, EscalationBudget, benchmark
 from robustbench_logits.models import LogitHeadModel
 from robustbench_logits.heads import LogitHead
 
+pytestmark = pytest.mark.slow  # whole benchmarks on trained models: run after the fast tests (conftest)
+
 
 def _fired(model: nn.Module, data, *, eps: float = 0.3, n: int = 64, the_suite=None, **kwargs) -> dict[str, dict]:
     result = benchmark(model, dataset=data, eps=eps, n_examples=n, suite=the_suite or suite(PGD20),
