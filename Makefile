@@ -60,13 +60,18 @@ bench: data
 clean-venv:
 	rm -rf $(VENV)
 
-# Mutation testing with mutmut (about an hour on one core; NOT in CI): the modules that decide
-# numbers, each stage with its fast tests; the evaluation package's decision functions on a
-# seeded sample (their tests run full benchmarks). MUTATION_CORE_SAMPLE=0.15 samples the core too
-# (15 % of each module, seeded); empty tests every mutant. Report: benchmarks/mutation.md.
+# Mutation testing with mutmut (NOT in CI; about 1.5 hours on one quiet core). Three stages, each
+# with the tests that decide its functions: the core (losses, heads, objectives, training PGD,
+# weights, selection, ranking) with its fast tests; the evaluation package's decision rules
+# (indicators, grading, escalation order, the unreliable flag) with the rule tests; its cascade
+# (which examples each attack and round sees) with the whole-benchmark tests, on a seeded sample
+# (MUTATION_CASCADE_SAMPLE; each of those mutants costs up to two minutes). MUTATION_CORE_SAMPLE /
+# MUTATION_RULES_SAMPLE sample the other stages the same way; empty tests every mutant.
+# Report: benchmarks/mutation.md.
 MUTATION_DIR ?= runs/mutation
 MUTATION_CORE_SAMPLE ?=
-MUTATION_EVAL_SAMPLE ?= 0.05
+MUTATION_RULES_SAMPLE ?=
+MUTATION_CASCADE_SAMPLE ?= 0.1
 MUTATION_CORE_TESTS := tests/test_losses.py tests/test_heads.py tests/test_objectives.py tests/test_gradcheck.py \
 	tests/test_worked_examples.py tests/test_distributions.py tests/test_inner_max.py tests/test_files.py \
 	tests/test_attack_losses.py tests/test_selection.py tests/test_leaderboard_ranking.py tests/test_ranking_rules.py
@@ -75,13 +80,15 @@ MUTATION_CORE := 'robustbench_logits.losses.*' 'robustbench_logits.heads.*' 'rob
 	'robustbench_logits.leaderboard.ranking.x_tied_with_previous*' 'robustbench_logits.leaderboard.ranking.x_protocol_key*' \
 	'robustbench_logits.train.x__select_key*' 'robustbench_logits.train.xǁ_Runǁ_checkpoint*' \
 	'robustbench_logits.train.xǁ_Runǁ_finish*'
-MUTATION_EVAL_TESTS := tests/test_evaluation_indicator_rules.py tests/test_evaluation_indicators.py tests/test_evaluation_escalation.py tests/test_evaluation_result.py
-MUTATION_EVAL := 'robustbench_logits.evaluation.cascade.x__cascade_*' 'robustbench_logits.evaluation.cascade.x_evaluate_chunk_*' \
-	'robustbench_logits.evaluation.cascade.x_rescore_*' 'robustbench_logits.evaluation.cascade.x_run_round_on_chunk_*' \
-	'robustbench_logits.evaluation.indicators.x__cascade_comparison_*' 'robustbench_logits.evaluation.indicators.x_compute_indicators_*' \
-	'robustbench_logits.evaluation.indicators.x_grade_*' 'robustbench_logits.evaluation.escalation.x_next_family_*' \
-	'robustbench_logits.evaluation.result.xǁBenchmarkResultǁunreliable_*'
+MUTATION_RULES_TESTS := tests/test_evaluation_indicator_rules.py tests/test_evaluation_result.py
+MUTATION_RULES := 'robustbench_logits.evaluation.indicators.x__cascade_comparison_*' \
+	'robustbench_logits.evaluation.indicators.x_compute_indicators_*' 'robustbench_logits.evaluation.indicators.x_grade_*' \
+	'robustbench_logits.evaluation.escalation.x_next_family_*' 'robustbench_logits.evaluation.result.xǁBenchmarkResultǁunreliable_*'
+MUTATION_CASCADE_TESTS := tests/test_evaluation_indicators.py tests/test_evaluation_escalation.py
+MUTATION_CASCADE := 'robustbench_logits.evaluation.cascade.x__cascade_*' 'robustbench_logits.evaluation.cascade.x_evaluate_chunk_*' \
+	'robustbench_logits.evaluation.cascade.x_rescore_*' 'robustbench_logits.evaluation.cascade.x_run_round_on_chunk_*'
 mutation: install
 	MUTATION_SAMPLE=$(MUTATION_CORE_SAMPLE) scripts/mutation.sh $(MUTATION_DIR)/core "$(MUTATION_CORE_TESTS)" $(MUTATION_CORE)
-	MUTATION_SAMPLE=$(MUTATION_EVAL_SAMPLE) MUTATION_SAMPLE_FLOOR=5 scripts/mutation.sh $(MUTATION_DIR)/evaluation "$(MUTATION_EVAL_TESTS)" $(MUTATION_EVAL)
-	$(BIN)/python scripts/mutation_report.py $(MUTATION_DIR)/core $(MUTATION_DIR)/evaluation > $(MUTATION_DIR)/tables.md
+	MUTATION_SAMPLE=$(MUTATION_RULES_SAMPLE) scripts/mutation.sh $(MUTATION_DIR)/rules "$(MUTATION_RULES_TESTS)" $(MUTATION_RULES)
+	MUTATION_SAMPLE=$(MUTATION_CASCADE_SAMPLE) MUTATION_SAMPLE_FLOOR=5 scripts/mutation.sh $(MUTATION_DIR)/cascade "$(MUTATION_CASCADE_TESTS)" $(MUTATION_CASCADE)
+	$(BIN)/python scripts/mutation_report.py $(MUTATION_DIR)/core $(MUTATION_DIR)/rules $(MUTATION_DIR)/cascade > $(MUTATION_DIR)/tables.md
