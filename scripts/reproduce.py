@@ -111,17 +111,29 @@ class Context:
         self._data: dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]] = {}
         self._models: dict[str, torch.nn.Module] = {}
 
-    def step(self, key: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """The cached result of ``fn`` under ``key`` (computed once, with its wall time)."""
+    def step(self, key: str, fn: Callable[[], dict[str, Any]], model: "ModelRef | None" = None) -> dict[str, Any]:
+        """The cached result of ``fn`` under ``key`` (computed once, with its wall time).
+
+        A step on a zoo ``model`` records the weights' sha256 and counts as missing once the zoo
+        ships other weights under that tag (a retrained model): its numbers would describe a
+        model the page no longer names.
+        """
         path = self.cache / "results" / f"{key}.json"
+        sha = get_entry(model.zoo).sha256 if model is not None and model.zoo is not None else None
         if path.is_file():
-            return json.loads(path.read_text())
+            value = json.loads(path.read_text())
+            if sha is None or value.get("zoo_sha256") == sha:
+                return value
+            if not self.compute:
+                raise Missing(f"step {key} was computed on other weights of zoo model {model.zoo}")
         if not self.compute:
             raise Missing(f"step {key} has not run")
         self.log(f"  step {key} ...")
         start = time.perf_counter()
         value = fn()
         value["wall_time_s"] = round(time.perf_counter() - start, 1)
+        if sha is not None:
+            value["zoo_sha256"] = sha
         write_json(path, value)
         self.log(f"  step {key}: {value['wall_time_s']} s")
         return value
@@ -369,9 +381,9 @@ def claim_kanai_fig3(ctx: Context) -> Claim:
         def run(ref: ModelRef = ref) -> dict[str, Any]:
             model = get_model(ctx, ref)
             return {str(e): robust_outcomes(ctx, model, spec, e, "mnist", b.n_sweep, seed=1) for e in eps_grid}
-        sweeps[name] = ctx.step(f"kanai-fig3/sweep-{ref.key}", run)
+        sweeps[name] = ctx.step(f"kanai-fig3/sweep-{ref.key}", run, model=ref)
     strong_02 = {name: ctx.step(f"kanai-fig3/strong-0.2-{ref.key}",
-                                lambda ref=ref: strong(ctx, get_model(ctx, ref), "mnist", 0.2, ref.label))
+                                lambda ref=ref: strong(ctx, get_model(ctx, ref), "mnist", 0.2, ref.label), model=ref)
                  for name, ref in ST.items()}
     # the figure
     figure, axis = plt.subplots(figsize=(5.5, 3.8))
@@ -450,7 +462,7 @@ def claim_kanai_fig5(ctx: Context) -> Claim:
             model = get_model(ctx, ref)
             return {"direct": {str(e): robust_outcomes(ctx, model, direct, e, "mnist", b.n_sweep, seed=2) for e in eps_grid},
                     "tanh": {str(e): robust_outcomes(ctx, model, tanh, e, "mnist", b.n_sweep, seed=2) for e in eps_grid}}
-        runs[setting] = ctx.step(f"kanai-fig5/{ref.key}", run)
+        runs[setting] = ctx.step(f"kanai-fig5/{ref.key}", run, model=ref)
     figure, axis = plt.subplots(figsize=(5.5, 3.8))
     for setting, r in runs.items():
         for kind, style in (("direct", "-"), ("tanh", "--")):
@@ -507,10 +519,10 @@ def _table4(ctx: Context, setting: str, refs: dict[str, ModelRef]) -> tuple[dict
     for name, ref in refs.items():
         weak[name] = ctx.step(f"kanai-table4/{ref.key}", lambda ref=ref: {
             "apgd": robust_outcomes(ctx, get_model(ctx, ref), apgd, 0.15, "mnist", b.n_attack, seed=3),
-            "tapgd": robust_outcomes(ctx, get_model(ctx, ref), tapgd, 0.15, "mnist", b.n_attack, seed=3)})
+            "tapgd": robust_outcomes(ctx, get_model(ctx, ref), tapgd, 0.15, "mnist", b.n_attack, seed=3)}, model=ref)
     for name, ref in refs.items():
         strongs[name] = ctx.step(f"kanai-table4/strong-0.15-{ref.key}",
-                                 lambda ref=ref: strong(ctx, get_model(ctx, ref), "mnist", 0.15, ref.label))
+                                 lambda ref=ref: strong(ctx, get_model(ctx, ref), "mnist", 0.15, ref.label), model=ref)
     return weak, strongs, {"apgd": apgd.describe(), "tapgd": tapgd.describe()}
 
 
@@ -611,7 +623,7 @@ def claim_summers_ls(ctx: Context) -> Claim:
             out["PGD-long"] = robust_outcomes(ctx, model, long, eps, "mnist", b.n_attack, seed=4)
             out["SPSA"] = robust_outcomes(ctx, model, spsa, eps, "mnist", b.n_spsa, seed=4)
             return out
-        res[name] = ctx.step(f"summers-ls/{ref.key}", run)
+        res[name] = ctx.step(f"summers-ls/{ref.key}", run, model=ref)
     n = b.n_attack
     drops = {name: paired(r["PGD-20"][:n], r["PGD-long"]) for name, r in res.items()}
     ls20, ls_long = acc(res["LS"]["PGD-20"][:n]), acc(res["LS"]["PGD-long"])
@@ -676,12 +688,12 @@ def claim_summers_alp(ctx: Context) -> Claim:
     for name, ref in refs.items():
         res[name] = ctx.step(f"summers-alp/{ref.key}", lambda ref=ref: {
             "clean": robust_outcomes(ctx, get_model(ctx, ref), None, 0.0, "mnist", b.n_sweep),
-            "PGD-20": robust_outcomes(ctx, get_model(ctx, ref), p20, eps, "mnist", b.n_sweep, seed=5)})
+            "PGD-20": robust_outcomes(ctx, get_model(ctx, ref), p20, eps, "mnist", b.n_sweep, seed=5)}, model=ref)
     pending = []  # protocol evaluations not in the cache yet (render-only of a partial run): PGD-20 only
     for name, ref in refs.items():
         try:
             strongs[name] = ctx.step(f"summers-alp/strong-{ref.key}",
-                                     lambda ref=ref: strong(ctx, get_model(ctx, ref), "mnist", eps, ref.label))
+                                     lambda ref=ref: strong(ctx, get_model(ctx, ref), "mnist", eps, ref.label), model=ref)
         except Missing:
             pending.append(name)
             strongs[name] = {k: None for k in ("autoattack", "autoattack_ci95", "worst", "worst_ci95", "converged")}
@@ -784,10 +796,10 @@ def _claim_li(ctx: Context, dataset: str) -> Claim:
             out = {k: robust_outcomes(ctx, model, spec, e, dataset, b.n_sweep, seed=6) for k, (spec, e) in attacks.items()}
             out["CW"] = robust_outcomes(ctx, model, None, 0.0, dataset, b.n_sweep, seed=6, unbounded=cw)
             return out
-        res[name] = ctx.step(f"li/{ref.key}", run)
+        res[name] = ctx.step(f"li/{ref.key}", run, model=ref)
     for name, ref in refs.items():
         strongs[name] = ctx.step(f"li/strong-0.1-{ref.key}",
-                                 lambda ref=ref: strong(ctx, get_model(ctx, ref), dataset, 0.1, ref.label))
+                                 lambda ref=ref: strong(ctx, get_model(ctx, ref), dataset, 0.1, ref.label), model=ref)
     cells = [k for k in paper if k != "Clean"]
     wins = [k for k in cells if paired(res["PC-LC"][k], res["CE"][k])["p_a_gt_b"] < ALPHA]
     strong_win = paired(strongs["PC-LC"]["robust"], strongs["CE"]["robust"])["p_a_gt_b"] < ALPHA
@@ -858,7 +870,7 @@ def claim_li_transfer(ctx: Context) -> Claim:
                         spec.surrogate, spec.category = sub, "transfer"
                         out[f"{kind} {e}"] = robust_outcomes(ctx, model, spec, e, dataset, b.n_sweep, seed=7)
                 return out
-            res[(dataset, name)] = ctx.step(f"li-transfer/{ref.key}", run)
+            res[(dataset, name)] = ctx.step(f"li-transfer/{ref.key}", run, model=ref)
     wins, total, rows = 0, 0, []
     for dataset in surrogates:
         for cell, (p_ce, p_ours) in LI_TABLE3[dataset].items():
@@ -910,7 +922,7 @@ def claim_lcat_table2(ctx: Context) -> Claim:
         ref = LCAT_ROWS[name][1]
         try:
             strongs[name] = ctx.step(f"lcat-table2/strong-{ref.key}",
-                                     lambda ref=ref: strong(ctx, get_model(ctx, ref), "mnist", eps, ref.label))
+                                     lambda ref=ref: strong(ctx, get_model(ctx, ref), "mnist", eps, ref.label), model=ref)
         except Missing:
             if name == "LAA+NOI+Tanh":
                 raise
@@ -1014,7 +1026,7 @@ def claim_lcat_lambda15(ctx: Context) -> Claim:
               "λ = 15 on MNIST and CIFAR-10 (sec. 4.2) gives 0.989 clean / 0.816 robust on MNIST (Table 1, ResNet-18)")
     ref = LCAT_ROWS["LAA+NOI+Tanh"][1]
     info = model_info(ctx, ref)
-    strong_row = ctx.step(f"lcat-table2/strong-{ref.key}", lambda: strong(ctx, get_model(ctx, ref), "mnist", 0.2, ref.label))
+    strong_row = ctx.step(f"lcat-table2/strong-{ref.key}", lambda: strong(ctx, get_model(ctx, ref), "mnist", 0.2, ref.label), model=ref)
     h3 = None
     if (H3_LAMBDA15 / "state.json").is_file():
         state = json.loads((H3_LAMBDA15 / "state.json").read_text())
