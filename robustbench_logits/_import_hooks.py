@@ -15,17 +15,20 @@ Two finders:
   AutoAttack installed from GitHub (the package robustbench was written for) always wins; ours is
   a fallback that delegates to PyPI's ``pyautoattack`` (see :mod:`robustbench_logits.compat`).
 * ``robustbench.data`` is patched right after it first executes (CIFAR loaders read a local
-  ``cifar-10-batches-py`` dir offline); that finder goes first but only wraps the normal one.
+  ``cifar-10-batches-py`` dir offline), by :func:`robustbench_logits._after_import.run_after_import`.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
 import types
 from collections.abc import Sequence
+
+from robustbench_logits._after_import import run_after_import
 
 __all__ = ["register"]
 
@@ -62,37 +65,13 @@ class _AutoAttackFallback(importlib.abc.MetaPathFinder):
         )
 
 
-class _PatchRobustBenchData(importlib.abc.MetaPathFinder):
-    """Runs ``compat.patch_robustbench_data`` right after ``robustbench.data`` executes."""
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "robustbench.data":
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or spec.loader is None:
-            return None
-        execute = spec.loader.exec_module
-
-        def exec_module(module: types.ModuleType) -> None:
-            execute(module)
-            from robustbench_logits import compat
-
-            compat.patch_robustbench_data(module)
-
-        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
-        return spec
+def _patch_robustbench_data(module: types.ModuleType) -> None:
+    # imported here, not at the top: this module runs from the .pth file in every process (stdlib only)
+    importlib.import_module("robustbench_logits.compat").patch_robustbench_data(module)
 
 
 def register() -> None:
-    """Add both finders once per process (idempotent)."""
-    if any(isinstance(finder, _AutoAttackFallback) for finder in sys.meta_path):
-        return
-    sys.meta_path.append(_AutoAttackFallback())
-    if "robustbench.data" in sys.modules:
-        from robustbench_logits import compat
-
-        compat.patch_robustbench_data(sys.modules["robustbench.data"])
-    else:
-        sys.meta_path.insert(0, _PatchRobustBenchData())
+    """Add the AutoAttack fallback and the ``robustbench.data`` patch once per process (idempotent)."""
+    if not any(isinstance(finder, _AutoAttackFallback) for finder in sys.meta_path):
+        sys.meta_path.append(_AutoAttackFallback())
+    run_after_import("robustbench.data", _patch_robustbench_data)

@@ -12,49 +12,21 @@ Standard library only.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import sys
 import types
-from collections.abc import Sequence
+
+from robustbench_logits._after_import import run_after_import
 
 __all__ = ["register"]
 
 _REGISTERING_MODULE = "robustbench_logits.models"
 
 
-def _register_now() -> None:
+def _register_now(_timm: types.ModuleType) -> None:
     if _REGISTERING_MODULE not in sys.modules:  # also true while it is importing timm itself
         importlib.import_module(_REGISTERING_MODULE)
 
 
-class _AfterTimm(importlib.abc.MetaPathFinder):
-    """Finds nothing itself; wraps timm's loader so our models register as soon as timm has run."""
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "timm":
-            return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)  # one shot; also keeps the lookup below from reaching us
-        spec = importlib.util.find_spec("timm")
-        if spec is None or spec.loader is None:
-            return spec
-        execute = spec.loader.exec_module
-
-        def exec_module(module: types.ModuleType) -> None:
-            execute(module)
-            _register_now()
-
-        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
-        return spec
-
-
 def register() -> None:
     """Make timm know our models: now if timm is loaded, else right after it loads (idempotent)."""
-    if "timm" in sys.modules:
-        _register_now()
-    elif not any(isinstance(finder, _AfterTimm) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _AfterTimm())
+    run_after_import("timm", _register_now)
