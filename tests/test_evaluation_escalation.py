@@ -112,7 +112,7 @@ def test_the_unmasked_twin_gets_no_indicator_and_no_round(trained_cnn, test_set)
 
 def test_without_escalation_the_same_indicator_is_unreliable(trained_cnn, test_set) -> None:
     x, y = test_set[0][:N], test_set[1][:N]
-    result = benchmark(GreyLevels(trained_cnn), dataset=(x, y), eps=EPS, n_examples=N, suite=suite(PGD20),
+    result = benchmark(GreyLevels(trained_cnn).eval(), dataset=(x, y), eps=EPS, n_examples=N, suite=suite(PGD20),
                        escalate=False, progress=False)
     assert result.unreliable and "zero_gradients" in result.flags
     assert result.escalation["enabled"] is False and len(result.escalation["rounds"]) == 1
@@ -133,7 +133,7 @@ def test_a_model_with_no_gradient_and_nothing_to_replace_it_is_unreliable(traine
             return self.model(x)
 
     x, y = test_set[0][:N], test_set[1][:N]
-    result = benchmark(Opaque(trained_cnn), dataset=(x, y), eps=EPS, n_examples=N, suite=suite(PGD20),
+    result = benchmark(Opaque(trained_cnn).eval(), dataset=(x, y), eps=EPS, n_examples=N, suite=suite(PGD20),
                        escalate=EscalationBudget(max_cost=0.5), progress=False)
     severities = {i["name"]: i["severity"] for i in result.indicators}
     assert severities.get("zero_gradients") == "unreliable" and result.unreliable
