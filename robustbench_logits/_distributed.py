@@ -1,4 +1,5 @@
-"""torchrun helpers shared by training and evaluation: join the process group, reduce, gather.
+"""torchrun helpers shared by training and evaluation: join the process group, reduce, gather,
+and draw a rank's rows of a global batch's random values.
 
 One place for them, so ``train.py`` and ``evaluation/`` agree on how a run is launched
 (``WORLD_SIZE`` / ``LOCAL_RANK`` from torchrun) and nothing is pickled between ranks.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-__all__ = ["Process", "all_gather_json", "all_sum", "barrier", "process_group", "rank_and_world"]
+__all__ = ["Process", "all_gather_json", "all_sum", "barrier", "process_group", "rank_and_world", "rank_rows"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,22 @@ def process_group(device: str | None) -> Iterator[Process]:
     finally:
         if owns_group:
             dist.destroy_process_group()
+
+
+def rank_rows(draw: Callable[[tuple[int, ...]], torch.Tensor], shape: Sequence[int], process: Process | None) -> torch.Tensor:
+    """This rank's rows of one random draw for the global batch.
+
+    ``draw(shape)`` makes the values (e.g. ``lambda s: torch.rand(s, generator=g)``); ``shape[0]``
+    is this rank's batch. Alone (``process`` None or world size 1) it is ``draw(shape)``, the
+    call itself. Under torchrun it draws for ``world_size * shape[0]`` rows and keeps rows
+    ``rank::world_size``: a DistributedSampler gives rank r rows r::world of the batch one process
+    would see, so each example gets the value one process would draw for it, and every rank's
+    generator (seeded alike) advances alike.
+    """
+    if process is None or process.world_size == 1:
+        return draw(tuple(shape))
+    values = draw((process.world_size * shape[0], *shape[1:]))
+    return values[process.rank :: process.world_size]
 
 
 def rank_and_world() -> tuple[int, int]:

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from robustbench_logits import losses
+from robustbench_logits._distributed import Process, rank_rows
 from robustbench_logits.heads import LogitHead
 from robustbench_logits.objectives import MixedLabels
 from robustbench_logits.recipes import InnerMax, RecipeError
@@ -73,11 +74,12 @@ def _attack_mode(model: nn.Module) -> Iterator[None]:
             module.training = training
 
 
-def _random_start(x: Tensor, attack: InnerMax, generator: torch.Generator) -> Tensor:
+def _random_start(x: Tensor, attack: InnerMax, generator: torch.Generator, process: Process | None = None) -> Tensor:
+    """x plus the start noise; under torchrun, this rank's rows of the global batch's noise (``rank_rows``)."""
     if attack.start == "uniform":  # Madry et al.: U(-eps, eps)
-        noise = (2.0 * torch.rand(x.shape, generator=generator) - 1.0) * attack.eps
+        noise = (2.0 * rank_rows(lambda shape: torch.rand(shape, generator=generator), x.shape, process) - 1.0) * attack.eps
     elif attack.start == "normal":  # TRADES code, LMA-AT Alg. 1: 0.001 N(0, I)
-        noise = 0.001 * torch.randn(x.shape, generator=generator)
+        noise = 0.001 * rank_rows(lambda shape: torch.randn(shape, generator=generator), x.shape, process)
     else:
         raise RecipeError(f"unknown PGD start {attack.start!r}: use 'uniform' or 'normal'")
     return (x + noise.to(device=x.device, dtype=x.dtype)).clamp(0.0, 1.0)
@@ -90,15 +92,19 @@ def inner_maximisation(
     attack: InnerMax,
     generator: torch.Generator,
     margin: float = _DEFAULT_MARGIN,
+    *,
+    process: Process | None = None,
 ) -> Tensor:
     """PGD training examples x' in B_eps(x) cap [0, 1] that ascend ``attack.loss`` (LMA-AT eq. 2).
 
     ``model`` is the plain module (not the DDP wrapper: the attack must not trigger gradient
     synchronisation). Only input gradients are computed; parameter ``.grad`` is untouched.
+    Under torchrun, pass ``process``: ``x`` is then this rank's rows ``rank::world`` of the global
+    batch and the random start is those rows of the global batch's start (``rank_rows``).
     """
     with _attack_mode(model):
         loss_of = _attack_loss(attack.loss, model, x, y, margin)
-        x_adv = _random_start(x, attack, generator)
+        x_adv = _random_start(x, attack, generator, process)
         for _ in range(attack.steps):
             x_adv.requires_grad_(True)
             loss = loss_of(model(x_adv))

@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from robustbench_logits._distributed import Process, rank_rows
 from robustbench_logits.errors import ModelError, UserError
 
 __all__ = [
@@ -381,16 +382,20 @@ def focal_loss(logits: Tensor, y: Tensor, gamma: float = 2.0) -> Tensor:
 
 
 def uniform_noise(
-    x: Tensor, intensity: float, generator: torch.Generator | None = None
+    x: Tensor, intensity: float, generator: torch.Generator | None = None, *, process: Process | None = None
 ) -> Tensor:
     """B* of [LCAT] eq. 6: x + u, u ~ U[-intensity, intensity] per pixel, clipped to [0, 1].
 
     Intensity 20/255 on CIFAR-10 / Tiny-ImageNet, 0.8 on MNIST ([LCAT] sec. 4.2). An input
-    transform rather than a loss; it lives here beside :func:`laa_loss`, its only user.
+    transform rather than a loss; it lives here beside :func:`laa_loss`, its only user. Under
+    torchrun, pass ``process``: ``x`` is then this rank's rows ``rank::world`` of the global batch
+    and ``u`` is those rows of the global batch's noise (``_distributed.rank_rows``).
     """
     _require_non_negative(intensity, "noise intensity")
     rng_device = _rng_device(generator, x.device)
-    noise = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=rng_device).to(x.device)
+    noise = rank_rows(
+        lambda shape: torch.rand(shape, generator=generator, dtype=x.dtype, device=rng_device), x.shape, process
+    ).to(x.device)
     return (x + (2.0 * noise - 1.0) * intensity).clamp(0.0, 1.0)
 
 

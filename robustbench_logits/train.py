@@ -16,15 +16,46 @@ the dataset's zoo eps on a fixed subset of it. A setup with ``min_epochs`` stops
 the epochs); one with ``overfit_guard`` stops when it collapses (Wong et al. 2020).
 
 A run in an ``out_dir`` that holds a checkpoint of the same configuration resumes from it and
-ends with the same weights as an uninterrupted run: every epoch reseeds its randomness from
-(seed, epoch, rank) (augmentation, mixup, noise, PGD starts, dropout), and the sampler's order
-is a function of (seed, epoch). Under ``torchrun`` the loop runs DistributedDataParallel (gloo on
-CPU, nccl on GPU) with a DistributedSampler; the recipe's batch size is the global batch.
+ends with the same weights as an uninterrupted run: every epoch reseeds its randomness
+(augmentation, mixup, noise, PGD starts, dropout) from (seed, epoch), and the sampler's order
+is a function of (seed, epoch).
+
+Under ``torchrun`` the loop runs DistributedDataParallel (gloo on CPU, nccl on GPU) with a
+DistributedSampler; the recipe's batch size is the global batch, and rank r's k-th batch is rows
+r::world of the k-th batch one process would see (the sampler permutes with (seed, epoch) and
+deals rows out in turn). The randomness does not depend on the number of processes either: the
+epoch's generator is seeded alike on every rank, and each per-example draw (crop/flip offsets,
+LCAT noise, PGD random starts, including validation's, and ``nn.Dropout`` masks) is drawn for
+the global batch, each rank keeping its rows (``_distributed.rank_rows``); with one process these
+are the very calls made without torchrun. So on CPU two processes train the weights one
+process trains, up to float summation order (DDP averages per-rank mean gradients; PGD's sign
+step can turn those last bits into a whole step where an input gradient is near zero, as for
+TRADES' KL attack from its 0.001 N start), when:
+
+* the training set divides by the world size: otherwise the sampler pads the last batch by
+  repeating examples, and only the batches before it match;
+* the objective is a mean of per-example terms and the model has no batch statistics: batch
+  norm and LAA's batch terms (a norm over the batch, the gap of two batch means) see the rank's
+  batch only (LMA-AT's per-position logit EMA is fine: each rank keeps its positions' rows);
+* the recipe has no mixup: mixup (LRM) pairs examples within a batch, and another rank's
+  examples are out of reach without exchanging inputs, so it draws its pairing and lambda for
+  the rank's batch (the same pairing of positions and lambda on every rank, the generator being
+  seeded alike). It advances every rank's generator alike, so the later draws stay in step.
+
+The global RNG (dropout) is seeded from (seed, epoch) too, alike on every rank, which is right
+only because ``nn.Dropout`` then draws its mask for the global batch and keeps the rank's rows
+(``_dropout_rows``): with torch's own dropout every rank would draw the same mask for its
+different examples. The DataLoader's one draw from it per epoch is the same on every rank, so
+the RNG stays in step. Any other draw from the global RNG for the rank's batch (Dropout2d,
+drop-path: none in the zoo's models) would repeat the same values on every rank. The seed is
+the one rank 0 had when seeds included the rank, and alone dropout is torch's own, so
+one-process runs (and their checkpoints) draw exactly what they drew before.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -47,7 +78,7 @@ from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 from tqdm import tqdm
 
 from robustbench_logits import losses
-from robustbench_logits._distributed import Process, all_sum, barrier, process_group
+from robustbench_logits._distributed import Process, all_sum, barrier, process_group, rank_rows
 from robustbench_logits._files import package_versions, sha256_file, write_json
 from robustbench_logits._inner_max import inner_maximisation
 from robustbench_logits.data import DATASETS, load_dataset
@@ -129,9 +160,10 @@ def _fingerprint(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps({**config, "setup": setup}, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _epoch_seed(seed: int, epoch: int, rank: int) -> int:
-    """A seed per (run seed, epoch, rank), so a resumed epoch replays the same randomness."""
-    return int(hashlib.sha256(f"{seed}/{epoch}/{rank}".encode()).hexdigest()[:15], 16)
+def _epoch_seed(seed: int, epoch: int) -> int:
+    """A seed per (run seed, epoch), the same on every rank, so a resumed epoch replays the same
+    randomness. The trailing 0 is the rank the seed once included: one-process seeds are unchanged."""
+    return int(hashlib.sha256(f"{seed}/{epoch}/0".encode()).hexdigest()[:15], 16)
 
 
 # --- pieces a recipe plugs in -------------------------------------------------------------
@@ -173,28 +205,30 @@ def _lr_factor(setup: Setup, steps_per_epoch: int) -> Any:
 _CROP_PADDING = 4  # pixels: RandomCrop(32, padding=4) in the TRADES, MART and pytorch-cifar code
 
 
-def _augment(x: Tensor, kind: str | None, generator: torch.Generator) -> Tensor:
+def _augment(x: Tensor, kind: str | None, generator: torch.Generator, process: _Process | None = None) -> Tensor:
     """The recipe's label-preserving augmentation of a training batch (Summers & Dinneen sec. 5.1:
     random crops and horizontal flips on CIFAR), or none."""
     if kind is None:
         return x
     if kind == "crop_flip":
-        return _random_crop_flip(x, _CROP_PADDING, generator)
+        return _random_crop_flip(x, _CROP_PADDING, generator, process)
     raise TrainError(f"unknown augmentation {kind!r} in the recipe: use 'crop_flip' or none")
 
 
-def _random_crop_flip(x: Tensor, padding: int, generator: torch.Generator) -> Tensor:
+def _random_crop_flip(x: Tensor, padding: int, generator: torch.Generator, process: _Process | None = None) -> Tensor:
     """Per example: crop an H x W window at a uniform offset of the zero-padded image (a shift by
     (dy, dx) in [-padding, padding]^2 with zeros filling the border), then mirror it left-right
     with probability 1/2, as RandomCrop(padding) then RandomHorizontalFlip.
 
     Written by hand: torchvision's transforms draw from the global RNG, one example at a time;
     drawing the whole batch's offsets and flips from the epoch's generator keeps a resumed epoch
-    bit-identical to an uninterrupted one.
+    bit-identical to an uninterrupted one. Under torchrun (``process``), this rank's rows of the
+    global batch's offsets and flips (``rank_rows``).
     """
     n, _, height, width = x.shape
-    offsets = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator).to(x.device)
-    flips = (torch.rand(n, generator=generator) < 0.5).to(x.device)
+    offsets = rank_rows(lambda shape: torch.randint(0, 2 * padding + 1, shape, generator=generator), (n, 2), process)
+    offsets = offsets.to(x.device)
+    flips = (rank_rows(lambda shape: torch.rand(shape, generator=generator), (n,), process) < 0.5).to(x.device)
     rows = offsets[:, :1] + torch.arange(height, device=x.device)  # (n, H) rows of the padded image
     columns = torch.arange(width, device=x.device).expand(n, width)
     columns = torch.where(flips[:, None], columns.flip(1), columns) + offsets[:, 1:]  # (n, W)
@@ -205,7 +239,10 @@ def _random_crop_flip(x: Tensor, padding: int, generator: torch.Generator) -> Te
 
 
 def _mix(x: Tensor, y: Tensor, kind: str | None, generator: torch.Generator) -> tuple[Tensor, Tensor | MixedLabels]:
-    """The recipe's input mixing (LRM: VH-mixup on CIFAR, mixup on SVHN/MNIST), or none."""
+    """The recipe's input mixing (LRM: VH-mixup on CIFAR, mixup on SVHN/MNIST), or none.
+
+    Pairs examples within this rank's batch: under torchrun, the exception to draws for the
+    global batch (module docstring)."""
     if kind is None:
         return x, y
     if kind == "mixup":
@@ -219,18 +256,46 @@ def _mix(x: Tensor, y: Tensor, kind: str | None, generator: torch.Generator) -> 
 
 def _perturb(
     setup: Setup, objective: Objective, model: nn.Module, x: Tensor, y: Tensor | MixedLabels,
-    generator: torch.Generator, epochs_done: float,
+    generator: torch.Generator, epochs_done: float, process: _Process | None = None,
 ) -> Tensor | None:
     """x_adv for the objective: PGD examples (recipe attack, eps warm-up applied), uniform noise
-    (LCAT NOI), or None."""
+    (LCAT NOI), or None; random starts and noise are this rank's rows of the global batch's."""
     if not objective.uses_perturbed:
         return None
     if setup.attack is not None:
         margin = float(setup.hyperparameters.get("margin", 0.9))
-        return inner_maximisation(model, x, y, setup.attack.at_progress(epochs_done), generator, margin)
+        return inner_maximisation(model, x, y, setup.attack.at_progress(epochs_done), generator, margin, process=process)
     if setup.noise is not None:
-        return losses.uniform_noise(x, setup.noise, generator)
+        return losses.uniform_noise(x, setup.noise, generator, process=process)
     raise TrainError(f"objective {objective.name!r} needs perturbed inputs but the recipe has neither an attack nor noise")
+
+
+@contextmanager
+def _dropout_rows(model: nn.Module, process: _Process) -> Iterator[None]:
+    """Under torchrun, every ``nn.Dropout`` of ``model`` keeps this rank's rows of the mask one
+    process would draw for the global batch; alone, dropout is left as it is.
+
+    torch's dropout on CPU is ``x * bernoulli(1 - p) / (1 - p)`` from the global RNG; this draws
+    the same from the same RNG (seeded alike on every rank) for the global batch (``rank_rows``).
+    Other dropout kinds (Dropout2d, drop-path) still draw for the rank's batch.
+    """
+    dropouts = [m for m in model.modules() if type(m) is nn.Dropout] if process.world_size > 1 else []
+
+    def rows_of_global_mask(module: nn.Dropout, x: Tensor) -> Tensor:
+        if not module.training or module.p in (0.0, 1.0) or x.numel() == 0:  # F.dropout draws nothing
+            return nn.Dropout.forward(module, x)
+        keep = 1.0 - module.p
+        draw = lambda shape: torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep)  # noqa: E731
+        mask = rank_rows(draw, x.shape, process).div_(keep)
+        return x.mul_(mask) if module.inplace else x * mask
+
+    for module in dropouts:
+        module.forward = functools.partial(rows_of_global_mask, module)
+    try:
+        yield
+    finally:
+        for module in dropouts:
+            del module.forward  # back to the class's forward
 
 
 # --- checkpoints --------------------------------------------------------------------------
@@ -293,13 +358,23 @@ def _accuracy_on(model: nn.Module, x: Tensor, y: Tensor) -> int:
 def _robust_accuracy(model: nn.Module, x: Tensor, y: Tensor, eps: float, batch_size: int, seed: int, process: _Process) -> float:
     """Accuracy of the eval-mode model on validation PGD examples (``_VAL_PGD_STEPS`` steps of
     2.5 eps / steps, uniform start, CE), each rank scoring its share. A selection signal, not a
-    robustness claim: the evaluation of a shipped model is AutoAttack's (evaluate.py)."""
+    robustness claim: the evaluation of a shipped model is AutoAttack's (evaluate.py).
+
+    The examples go in chunks of ``world_size * batch_size`` (one process's chunk); each rank
+    attacks rows ``rank::world`` of every chunk from those rows of the chunk's starts, so the
+    starts do not depend on the number of processes. A last chunk that does not split evenly is
+    attacked whole by one rank."""
     attack = InnerMax(eps=eps, step_size=2.5 * eps / _VAL_PGD_STEPS, steps=_VAL_PGD_STEPS)
     generator = torch.Generator().manual_seed(seed)  # the same starts every epoch
-    correct = 0
-    for start in range(process.rank * batch_size, len(x), process.world_size * batch_size):
-        xb, yb = x[start : start + batch_size].to(process.device), y[start : start + batch_size].to(process.device)
-        x_adv = inner_maximisation(model, xb, yb, attack, generator)
+    correct, world, chunk = 0, process.world_size, process.world_size * batch_size
+    for start in range(0, len(x), chunk):
+        rows, share = slice(start + process.rank, start + chunk, world), process
+        if len(x[start : start + chunk]) % world:
+            if process.rank != (start // chunk) % world:
+                continue
+            rows, share = slice(start, start + chunk), None
+        xb, yb = x[rows].to(process.device), y[rows].to(process.device)
+        x_adv = inner_maximisation(model, xb, yb, attack, generator, process=share)
         correct += _accuracy_on(model, x_adv, yb)
     (total_correct,) = _all_sum([float(correct)], process)
     return total_correct / max(len(x), 1)
@@ -529,28 +604,29 @@ class _Run:
         setup, process = self.setup, self.process
         sampler.set_epoch(epoch)
         objective.start_epoch(epoch)
-        epoch_seed = _epoch_seed(self.seed, epoch, process.rank)
-        torch.manual_seed(epoch_seed)  # dropout and any other global-RNG draw
+        epoch_seed = _epoch_seed(self.seed, epoch)  # the same on every rank (module docstring)
+        torch.manual_seed(epoch_seed)  # dropout (the global batch's masks: _dropout_rows) and any other global-RNG draw
         generator = torch.Generator().manual_seed(epoch_seed)  # augmentation, mixup, noise, PGD starts
         model.train()
         loss_sum = correct = seen = 0.0
         lr = optimizer.param_groups[0]["lr"]
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{setup.epochs}", disable=not self.progress, leave=False)
-        for step, (x, y) in enumerate(bar):
-            x, y = x.to(process.device), y.to(process.device)
-            x = _augment(x, setup.augmentation, generator)
-            x, labels = _mix(x, y, setup.mixup, generator)
-            x_adv = _perturb(setup, objective, model, x, labels, generator, epoch + step / len(loader))
-            loss, logits = objective(trained, x, labels, x_adv)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            batch = len(x)
-            loss_sum += float(loss.detach()) * batch
-            correct += float((logits.detach().argmax(dim=1) == hard_labels(labels)).sum())
-            seen += batch
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+        with _dropout_rows(model, process):
+            for step, (x, y) in enumerate(bar):
+                x, y = x.to(process.device), y.to(process.device)
+                x = _augment(x, setup.augmentation, generator, process)
+                x, labels = _mix(x, y, setup.mixup, generator)
+                x_adv = _perturb(setup, objective, model, x, labels, generator, epoch + step / len(loader), process)
+                loss, logits = objective(trained, x, labels, x_adv)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                batch = len(x)
+                loss_sum += float(loss.detach()) * batch
+                correct += float((logits.detach().argmax(dim=1) == hard_labels(labels)).sum())
+                seen += batch
+                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
         loss_sum, correct, seen = _all_sum([loss_sum, correct, seen], process)
         return {"epoch": epoch + 1, "lr": lr, "train_loss": loss_sum / seen, "train_accuracy": correct / seen}
 

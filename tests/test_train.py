@@ -18,10 +18,12 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 
-from robustbench_logits._inner_max import inner_maximisation
+from robustbench_logits import losses
+from robustbench_logits._distributed import Process
+from robustbench_logits._inner_max import _random_start, inner_maximisation
 from robustbench_logits.models import create_model
 from robustbench_logits.recipes import InnerMax, get_recipe
-from robustbench_logits.train import TrainError, _augment, _fingerprint, _lr_factor, converged, train
+from robustbench_logits.train import TrainError, _augment, _dropout_rows, _fingerprint, _lr_factor, converged, train
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_MODULE = importlib.import_module("robustbench_logits.train")  # the package exports the function `train`
@@ -156,8 +158,8 @@ def _with_augmentation(name: str):  # noqa: ANN202
 def test_augmentation_feeds_mixup_with_training_batches_only(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     augmented, mixed = [], []
 
-    def augment(x, kind, generator):  # noqa: ANN001, ANN202
-        out = _augment(x, kind, generator)
+    def augment(x, kind, generator, process=None):  # noqa: ANN001, ANN202
+        out = _augment(x, kind, generator, process)
         augmented.append(out)
         return out
 
@@ -287,6 +289,82 @@ def test_two_process_ddp_matches_one_adam_step_on_the_whole_batch(tiny: tuple[to
     for (name, parameter), grad in zip(model.named_parameters(), grads):
         expected = parameter.detach() - 0.01 * grad / (grad.abs() + 1e-8)
         torch.testing.assert_close(rank0[name], expected, atol=1e-6, rtol=1e-5)
+
+
+def test_each_rank_draws_its_rows_of_the_global_batch_and_alone_the_draws_are_unchanged() -> None:
+    # Rank r's batch is rows r::2 of one process's batch; every per-example draw must give those
+    # rows what one process draws for them, from a generator seeded alike on every rank.
+    x = torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    alone, ranks = Process(0, 1, torch.device("cpu")), [Process(r, 2, torch.device("cpu")) for r in range(2)]
+    uniform, normal = InnerMax(0.3, 0.1, 1), InnerMax(0.3, 0.1, 1, start="normal")
+    draws = {
+        "crop_flip": lambda v, g, p: _augment(v, "crop_flip", g, p),
+        "noise": lambda v, g, p: losses.uniform_noise(v, 0.3, g, process=p),
+        "uniform start": lambda v, g, p: _random_start(v, uniform, g, p),
+        "normal start": lambda v, g, p: _random_start(v, normal, g, p),
+    }
+    for name, draw in draws.items():
+        whole = draw(x, torch.Generator().manual_seed(5), None)
+        assert torch.equal(draw(x, torch.Generator().manual_seed(5), alone), whole), name  # world 1: today's call
+        for process in ranks:
+            rows = draw(x[process.rank :: 2], torch.Generator().manual_seed(5), process)
+            assert torch.equal(rows, whole[process.rank :: 2]), name
+    features = torch.randn(6, 50, generator=torch.Generator().manual_seed(1))
+    dropout = torch.nn.Dropout(0.5).train()
+    torch.manual_seed(7)
+    whole = dropout(features)  # one process: torch's dropout from the global RNG
+    for process in [alone, *ranks]:
+        with _dropout_rows(dropout, process):
+            torch.manual_seed(7)  # seeded alike on every rank
+            assert torch.equal(dropout(features[process.rank :: process.world_size]), whole[process.rank :: process.world_size])
+    assert "forward" not in vars(dropout)  # torch's dropout again afterwards
+
+
+_SAME_WEIGHTS_SCRIPT = textwrap.dedent(
+    """
+    import dataclasses, os, sys, torch
+    from safetensors.torch import save_file
+    from robustbench_logits.recipes import get_recipe
+    from robustbench_logits.train import train
+
+    def pgd_at_with_crop_flip(x, y, out):
+        recipe = get_recipe("pgd-at")
+        setup = dataclasses.replace(recipe.setup("mnist", "cnn2c2f", "cpu"), augmentation="crop_flip")
+        return train(dataclasses.replace(recipe, setups=(setup,)), "mnist", "cnn2c2f", out, preset="cpu", epochs=1,
+                     batch_size=8, seed=3, train_data=(x[:32], y[:32]), eval_data=(x[32:], y[32:]), n_val_robust=8,
+                     progress=False, device="cpu", threads=1)
+
+    if __name__ == "__main__":
+        x, y = torch.load(sys.argv[1], weights_only=True).values()
+        result = pgd_at_with_crop_flip(x, y, sys.argv[2])
+        state = {k: v.contiguous() for k, v in result.model.state_dict().items()}
+        save_file(state, os.path.join(sys.argv[2], "rank%s.safetensors" % os.environ["RANK"]))
+    """
+)
+
+
+def test_two_processes_train_the_weights_one_process_trains(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path) -> None:
+    # PGD-AT on cnn2c2f (50 % dropout) with crop/flip: augmentation offsets, PGD starts and dropout
+    # masks are all random per example. 4 steps of 8 (4 per rank), then validation PGD on 8.
+    x, y = tiny[0][:32].clone(), tiny[1][:32].clone()
+    x = torch.cat([x, x[:8].flip(-1)])  # 8 more for validation
+    y = torch.cat([y, y[:8]])
+    torch.save({"x": x, "y": y}, tmp_path / "data.pt")
+    (tmp_path / "script.py").write_text(_SAME_WEIGHTS_SCRIPT)
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", str(tmp_path / "script.py"), str(tmp_path / "data.pt"), str(tmp_path / "two")]
+    two_processes = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    namespace: dict[str, object] = {"__name__": "same_weights"}  # not "__main__": define, do not run
+    exec(compile(_SAME_WEIGHTS_SCRIPT, "script.py", "exec"), namespace)  # noqa: S102 -- the same function, run here alone
+    one = namespace["pgd_at_with_crop_flip"](x, y, str(tmp_path / "one"))
+    _, stderr = two_processes.communicate(timeout=120)
+    assert two_processes.returncode == 0, stderr[-2000:]
+    two = load_file(tmp_path / "two" / "rank0.safetensors")
+    meta_one, meta_two = (json.loads((tmp_path / run / "metadata.json").read_text()) for run in ("one", "two"))
+    assert (meta_one["world_size"], meta_two["world_size"]) == (1, 2) and meta_one["setup"] == meta_two["setup"]
+    weights = one.model.state_dict()
+    difference = max(float((weights[k] - two[k]).abs().max()) for k in weights)
+    assert difference < 1e-5, difference  # float summation order only (per-rank random draws: ~1e-2)
+    assert meta_one["history"][0]["val_robust_accuracy"] == meta_two["history"][0]["val_robust_accuracy"]
 
 
 @pytest.mark.parametrize("arch, floor", [("cnn2c2f", 0.97), ("lenet5", 0.95)])
