@@ -186,3 +186,89 @@ def test_package_versions_name_what_is_missing(monkeypatch):
     versions = _files.package_versions()
     assert versions["no-such-package-h4"] == "not installed" and versions["torch"] == torch.__version__.split("+")[0]
     assert set(versions) == {"python", "torch", "no-such-package-h4"}
+
+
+# --- error messages a user acts on, and the loader's guarantees ------------------------------
+
+
+def test_a_hash_mismatch_names_the_file_both_12_digit_prefixes_and_what_to_do(tmp_path):
+    path = _hand_written_safetensors(tmp_path / "w.safetensors")
+    expected = "abcdef0123456789" * 4  # not the file's hash; its first 12 digits: abcdef012345
+    with pytest.raises(WeightsError) as error:
+        load_state_dict(path, expected_sha256=expected)
+    # HAND_SHA256[:12] = 8987ef204a02, written out; the prefixes end where the "..." starts.
+    assert str(error.value) == (
+        f"{path} has sha256 8987ef204a02..., expected abcdef012345...: the file is corrupted"
+        " or not these weights; restore it (reinstall the package or re-download)"
+    )
+
+
+def test_an_unreadable_safetensors_file_says_so_and_what_to_do(tmp_path):
+    # torch.load also reads .safetensors files (torch >= 2.x), so only the message shows that
+    # the safetensors reader, not torch.load, handled the file.
+    path = _hand_written_safetensors(tmp_path / "w.safetensors")
+    path.write_bytes(path.read_bytes()[:-4])  # the last float cut in half
+    with pytest.raises(WeightsError) as error:
+        load_state_dict(path)
+    message = str(error.value)
+    assert message.startswith(f"{path} is not a readable safetensors file (") and message.endswith("); re-export it")
+
+
+def test_pickled_code_is_refused_with_the_error_type_and_what_to_do(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (print, ("this ran",))
+
+    path = tmp_path / "bad.pt"
+    torch.save({"weight": Payload()}, path)
+    with pytest.raises(WeightsError) as error:
+        load_state_dict(path)
+    assert str(error.value) == (
+        f"cannot read {path} as weights-only (UnpicklingError): it may hold pickled code;"
+        " save model.state_dict() as .safetensors"
+    )
+
+
+def test_pickled_code_never_runs_even_when_the_environment_allows_full_unpickling(tmp_path, monkeypatch):
+    # TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 turns torch.load's default into weights_only=False;
+    # only an explicit weights_only=True keeps the refusal (and the module docstring's promise).
+    marker = tmp_path / "created-by-unpickling"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "bad.pt"
+    torch.save({"weight": Payload()}, path)
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    with pytest.raises(WeightsError, match="as weights-only"):
+        load_state_dict(path)
+    assert not marker.exists()
+
+
+def test_weights_saved_from_a_gpu_load_onto_the_cpu(tmp_path, monkeypatch):
+    # A checkpoint written on a GPU tags its storages "cuda:0". Written here without a GPU by
+    # making torch.save tag every storage so; loading must map them to the CPU.
+    path = tmp_path / "gpu.pt"
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        torch.save({"weight": torch.tensor([0.5, -2.0])}, path)
+    loaded = load_state_dict(path)
+    assert loaded["weight"].device == torch.device("cpu") and loaded["weight"].tolist() == [0.5, -2.0]
+
+
+def test_state_dict_mismatch_drops_the_header_line_and_joins_the_rest():
+    error = RuntimeError(
+        'Error(s) in loading state_dict for Linear:\n\tMissing key(s) in state_dict: "weight", "bias". '
+        '\n\tUnexpected key(s) in state_dict: "w". '
+    )  # torch's wording, three lines
+    assert _files.state_dict_mismatch(error) == (
+        'Missing key(s) in state_dict: "weight", "bias". Unexpected key(s) in state_dict: "w".'
+    )
+    assert _files.state_dict_mismatch(RuntimeError("  a single line  ")) == "a single line"
+
+
+def test_state_dict_mismatch_keeps_400_characters_and_cuts_longer_text_to_400():
+    assert _files.state_dict_mismatch(RuntimeError("header\n" + "k" * 400)) == "k" * 400
+    cut = _files.state_dict_mismatch(RuntimeError("header\n" + "k" * 401))
+    assert cut == "k" * 397 + "..." and len(cut) == 400

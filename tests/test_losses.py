@@ -699,3 +699,70 @@ def test_alp_pairing_reduction_readings() -> None:
     assert float(losses.alp_loss(A, B, labels(), 0.0, 0.5, "mean")) == pytest.approx(base + 0.5 * pairing / 4, rel=1e-12)
     with pytest.raises(UserError, match=r"^ALP pairing_reduction must be 'sum' \(eq. 9\) or 'mean' \(Kannan et al.'s code\), got 'max'$"):
         losses.alp_loss(A, B, labels(), pairing_reduction="max")
+
+
+def test_smoothing_out_of_range_message_states_the_bound() -> None:
+    # The upper bound 1 - 1/C is written out: 0.75 for C = 4, 0.9 for C = 10.
+    for num_classes, bound in ((4, "0.75"), (10, "0.9")):
+        with pytest.raises(UserError) as error:
+            losses.smoothed_targets(labels(), num_classes, 0.95)
+        assert str(error.value) == f"smoothing must lie in [0, 1 - 1/C] = [0, {bound}] ([LRM] eq. 8), got 0.95"
+
+
+def test_distribution_cross_entropy_is_the_batch_mean_of_eq11() -> None:
+    # Private helper of lrm_loss. lrm_loss's value and gradient do not depend on h's scale
+    # (c = sg(J~ / h) / ratio), except where the 1e-12 clamp acts, so h is pinned directly.
+    # Row 1: p = (1/2, 1/2), q = (1/4, 3/4): h1 = ln 2 + (1/2) ln(4/3).
+    # Row 2: p = (3/4, 1/4), q = (1/2, 1/2): h2 = ln 2.   Batch mean = ln 2 + (1/4) ln(4/3).
+    ln3 = math.log(3.0)
+    z_nat = torch.tensor([[0.0, 0.0], [ln3, 0.0]], dtype=torch.float64)
+    z_adv = torch.tensor([[0.0, ln3], [0.0, 0.0]], dtype=torch.float64)
+    h = losses._distribution_cross_entropy(z_nat, z_adv)
+    assert h.shape == () and float(h) == pytest.approx(math.log(2.0) + 0.25 * math.log(4.0 / 3.0), rel=1e-14)
+
+
+def test_logit_moving_average_class_mismatch_message_says_what_to_do() -> None:
+    ema = losses.LogitMovingAverage()
+    ema(A, B)  # 4 classes
+    with pytest.raises(ModelError) as error:
+        ema(torch.ones(3, 5, dtype=torch.float64), torch.ones(3, 5, dtype=torch.float64))
+    assert str(error.value) == "moving-average state has 4 classes, logits have 5; use one LogitMovingAverage per model"
+
+
+def test_logit_moving_average_short_batch_of_at_least_c_rows_keeps_the_other_rows() -> None:
+    # C = 2 classes, 4 stored rows; a short batch of 2 rows (2 >= C) updates rows 0-1 only.
+    ema = losses.LogitMovingAverage(0.5)
+    ema(torch.ones(4, 2, dtype=torch.float64), torch.ones(4, 2, dtype=torch.float64))  # state 0.5
+    ema(torch.full((2, 2), 3.0, dtype=torch.float64), torch.ones(2, 2, dtype=torch.float64))  # rows 0-1: 1.75
+    out_nat, _ = ema(torch.full((4, 2), 2.0, dtype=torch.float64), torch.ones(4, 2, dtype=torch.float64))
+    # rows 0-1: 0.5 * 1.75 + 0.5 * 2 = 1.875; rows 2-3: 0.5 * 0.5 + 0.5 * 2 = 1.25
+    expected = torch.tensor([1.875, 1.875, 1.25, 1.25], dtype=torch.float64).view(4, 1).expand(4, 2)
+    assert torch.equal(out_nat, expected)
+
+
+def test_logit_moving_average_history_follows_the_logits_dtype_on_a_short_batch() -> None:
+    # A float32 state (e.g. resumed from a float32 run) continued in float64 with a short batch:
+    # the kept history is float64 from then on, so 0.3 (not exact in float32) is not rounded.
+    saved = losses.LogitMovingAverage(0.5)
+    saved(torch.ones(2, 2), torch.ones(2, 2))  # float32 state 0.5 (exact)
+    ema = losses.LogitMovingAverage(0.5)
+    ema.load_state_dict(saved.state_dict())
+    row = torch.full((1, 2), 0.1, dtype=torch.float64)
+    out, _ = ema(row, row)  # row 0: 0.5 * 0.5 + 0.5 * 0.1 = 0.3
+    assert out.dtype == torch.float64 and float(out[0, 0]) == pytest.approx(0.3, abs=1e-15)
+    zero = torch.zeros(1, 2, dtype=torch.float64)
+    out, _ = ema(zero, zero)  # row 0: 0.5 * 0.3 = 0.15; float32(0.3) / 2 would be off by 6e-9
+    assert float(out[0, 0]) == pytest.approx(0.15, abs=1e-15)
+
+
+def test_logit_moving_average_accepts_an_empty_batch() -> None:
+    # An empty batch (N = 0) returns an empty (0, C) average and leaves the stored rows alone,
+    # whether it comes first or after a full batch.
+    empty = torch.zeros(0, 4, dtype=torch.float64)
+    ema = losses.LogitMovingAverage(0.5)
+    out_nat, out_adv = ema(empty, empty)
+    assert out_nat.shape == (0, 4) and out_adv.shape == (0, 4)
+    out_nat, _ = ema(A, B)  # from logit_0 = 0: 0.5 * A
+    assert torch.equal(out_nat, 0.5 * A)
+    ema(empty, empty)
+    assert torch.equal(ema.natural, 0.5 * A)
