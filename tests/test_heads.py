@@ -226,3 +226,22 @@ def test_bad_head_arguments_say_which_and_what_to_do():
         create_head("tanh", gamma=-1.0)
     with pytest.raises(ModelError, match=r"^scaled_tanh head s must be a finite number > 0; got 0$"):
         create_head("scaled_tanh", s=0)
+
+
+def test_a_head_with_several_settings_prints_them_comma_separated():
+    # LogitHead is the public base class ("subclasses ... implement config"): its repr lists every
+    # setting but the name, in config order, separated by ", " like torch's own modules.
+    class TwoSettings(LogitHead):
+        name = "two_settings"
+
+        def config(self):
+            return {"name": self.name, "gamma": 0.5, "s": 10.0}
+
+    assert repr(TwoSettings()) == "TwoSettings(gamma=0.5, s=10.0)"
+
+
+def test_a_non_finite_lblf_init_is_refused_naming_the_argument_and_value():
+    with pytest.raises(ModelError, match=r"^lblf head gamma_tilde_init must be a finite number; got nan$"):
+        create_head("lblf", gamma_tilde_init=float("nan"))
+    with pytest.raises(ModelError, match=r"^lblf head gamma_tilde_init must be a finite number; got -inf$"):
+        LearnableBoundedLogitFunction(gamma_tilde_init=float("-inf"))

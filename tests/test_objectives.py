@@ -385,3 +385,56 @@ def test_lrm_smooths_mixed_targets() -> None:
     t_b[np.arange(3), y_b] = 1 - s
     j_adv = float(-((lam * t_a + (1 - lam) * t_b) * _log_softmax(Z_ADV)).sum(axis=1).mean())
     assert _run("lrm", y=mixed, smoothing=s, beta=0.0, ratio=0.5)[0] == pytest.approx(j_adv + j_adv / 0.5, rel=1e-12)
+
+
+# --- every hyperparameter reaches its loss (non-default values: a dropped argument would fall back
+# to losses.py's default, which equals the objective's default, and go unnoticed) ------------
+
+
+def test_laa_passes_a_non_default_beta_and_focal_gamma_in_their_places() -> None:
+    lam, beta, gamma = 0.7, 1.0, 0.5  # beta != gamma and both != the default 2
+    amp_adv, amp_nat = Z_ADV.max(1) - Z_ADV.min(1), Z.max(1) - Z.min(1)
+    expected = _focal(Z_ADV, Y, gamma) + lam * (np.linalg.norm(amp_adv - beta) + abs(amp_adv.mean() - amp_nat.mean()))
+    assert _run("laa", weight=lam, amplitude_target=beta, gamma=gamma)[0] == pytest.approx(expected, abs=1e-10)
+
+
+def test_pc_lc_passes_a_non_default_constraint_weight() -> None:
+    xi, lam = 0.5, 0.3
+    assert _run("pc_lc", margin=xi, weight=lam)[0] == pytest.approx(_pc(Z, Y, xi, lam), abs=1e-10)
+
+
+def test_alp_passes_the_mean_pairing_reduction_and_refuses_others_naming_them() -> None:
+    alpha, lam = 0.0, 0.5
+    # Kannan et al.'s code: the squared difference averaged over the C = 3 logits, not summed (eq. 9)
+    expected = _ce(Z_ADV, Y) + lam * float(((Z - Z_ADV) ** 2).mean(axis=1).mean())
+    loss = _run("alp", clean_weight=alpha, pairing_weight=lam, pairing_reduction="mean")[0]
+    assert loss == pytest.approx(expected, abs=1e-12)
+    with pytest.raises(ObjectiveError, match=r"^ALP pairing_reduction must be 'sum' \(eq\. 9\) or 'mean' .*got 'max'$"):
+        create_objective("alp", pairing_reduction="max")
+
+
+@pytest.mark.parametrize("kl", [0.0, 2.5])
+def test_trades_and_mart_pass_a_non_default_kl_weight(kl: float) -> None:
+    assert _run("trades", kl_weight=kl)[0] == pytest.approx(_ce(Z, Y) + kl * float(_kl_rows(Z, Z_ADV).mean()), abs=1e-12)
+    p_true = np.exp(_log_softmax(Z))[np.arange(3), Y]
+    mart = _bce(Z_ADV, Y) + kl * float((_kl_rows(Z, Z_ADV) * (1 - p_true)).mean())
+    assert _run("mart", kl_weight=kl)[0] == pytest.approx(mart, abs=1e-12)
+
+
+@pytest.mark.parametrize("base", ["at", "trades", "mart", "bce"])
+def test_lma_family_passes_non_default_margin_and_mhuber_terms(base: str) -> None:
+    delta, beta, alpha, kl = 2.0, 3.0, 0.4, 1.5  # alpha small: both branches of mHuber are hit
+    hp = {"base": base, "margin": delta, "mhuber_weight": beta, "mhuber_alpha": alpha, "tau": 0.2}
+    if base in ("trades", "mart"):
+        hp["kl_weight"] = kl
+    loss = _run("lma", **hp)[0]
+    p_true = np.exp(_log_softmax(Z))[np.arange(3), Y]
+    base_value = {
+        "at": _ce(Z_ADV, Y),
+        "trades": _ce(Z, Y) + kl * float(_kl_rows(Z, Z_ADV).mean()),
+        "mart": _bce(Z_ADV, Y) + kl * float((_kl_rows(Z, Z_ADV) * (1 - p_true)).mean()),
+        "bce": _bce(Z_ADV, Y),
+    }[base]
+    # one step from logit_0 = 0: EMA = (1 - tau) f = 0.8 f (Alg. 1)
+    expected = base_value + _squared_hinge(Z_ADV, Y, delta) + beta * _mhuber(0.8 * Z_ADV, 0.8 * Z, alpha)
+    assert loss == pytest.approx(expected, rel=1e-10)
