@@ -399,6 +399,12 @@ def uniform_noise(
     return (x + (2.0 * noise - 1.0) * intensity).clamp(0.0, 1.0)
 
 
+#: The readings of [LCAT] eq. 6 the text leaves open (docs/methods.md): how ||l(B*) - beta|| reduces over
+#: the batch, and whether "mean l" is a batch mean or a per-example difference.
+LAA_NORMS = ("batch", "example")
+LAA_MEANS = ("batch", "example")
+
+
 def laa_loss(
     logits_noisy: Tensor,
     logits_clean: Tensor,
@@ -406,25 +412,40 @@ def laa_loss(
     weight: float = 15.0,
     amplitude_target: float = 2.0,
     gamma: float = 2.0,
+    norm: str = "batch",
+    mean: str = "batch",
+    amplitude_noisy: Tensor | None = None,
+    amplitude_clean: Tensor | None = None,
 ) -> Tensor:
     """Logits amplitude alignment, [LCAT] eq. 6, for one batch B and its noised copy B*.
 
     focal(f(B*), y) + lambda (||l(B*) - beta||_2 + |mean l(B*) - mean l(B)|), l = amplitude.
-    Reading taken: the first norm is the Euclidean norm over the batch vector l(B*) (not a
+    Default reading: the first norm is the Euclidean norm over the batch vector l(B*) (not a
     mean), the second is the absolute value of a scalar; focal is a batch mean. lambda =
     ``weight`` (15 MNIST / CIFAR-10, 0.1 Tiny-ImageNet, sec. 4.2). beta = ``amplitude_target``
     is not given in the paper: 2 is the full range of the tanh head LCAT trains with (eq. 7,
     s = 1 in training), i.e. the saturated amplitude the paper says S-Tanh pushes logits to.
     Gradients flow through both forward passes.
+
+    The other readings the text allows: ``norm="example"`` takes the mean over examples of
+    |l(x*) - beta| (a per-example norm, independent of the batch size); ``mean="example"`` the
+    mean over examples of |l(x*) - l(x)| (pairs, not batch means). ``amplitude_noisy`` /
+    ``amplitude_clean`` give l from other logits than the ones the focal loss sees (the pre-head
+    logits z: ``objectives.LogitsAmplitudeAlignment(amplitude_of="logits")``).
     """
     _check_pair(logits_noisy, logits_clean, "laa_loss")
     _require_non_negative(weight, "LAA weight (lambda)")
-    amplitude_noisy = logit_amplitude(logits_noisy)
-    amplitude_clean = logit_amplitude(logits_clean)
-    alignment = torch.linalg.vector_norm(amplitude_noisy - amplitude_target) + (
-        amplitude_noisy.mean() - amplitude_clean.mean()
-    ).abs()
-    return focal_loss(logits_noisy, y, gamma) + weight * alignment
+    _require(norm in LAA_NORMS and mean in LAA_MEANS,
+             f"LAA reading norm={norm!r}, mean={mean!r}: use norm and mean from {LAA_NORMS}")
+    amplitude_noisy = logit_amplitude(logits_noisy) if amplitude_noisy is None else amplitude_noisy
+    amplitude_clean = logit_amplitude(logits_clean) if amplitude_clean is None else amplitude_clean
+    gap = amplitude_noisy - amplitude_target
+    target_term = torch.linalg.vector_norm(gap) if norm == "batch" else gap.abs().mean()
+    if mean == "batch":
+        mean_term = (amplitude_noisy.mean() - amplitude_clean.mean()).abs()
+    else:
+        mean_term = (amplitude_noisy - amplitude_clean).abs().mean()
+    return focal_loss(logits_noisy, y, gamma) + weight * (target_term + mean_term)
 
 
 def ice_loss(logits: Tensor, y: Tensor, weight: float) -> Tensor:

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from robustbench_logits import losses
 from robustbench_logits.errors import UserError
+from robustbench_logits.heads import LogitHead
 
 __all__ = [
     "OBJECTIVES",
@@ -183,23 +184,48 @@ class LogitsAmplitudeAlignment(Objective):
     """LAA, LCAT eq. 6: focal(f(B*)) + lambda (||l(B*) - beta|| + |mean l(B*) - mean l(B)|).
 
     B* is ``x_adv``: uniform noise for LCAT (LAA+NOI+Tanh), PGD-5 examples for LAA+ADV+Tanh.
-    Gradients flow through both forward passes. Reports accuracy on B*.
+    Gradients flow through both forward passes. Reports accuracy on B*. ``norm``, ``mean``
+    (``losses.laa_loss``) and ``amplitude_of`` choose among the readings the text leaves open:
+    ``"output"`` takes l on the model's output (after the training-time head; the default),
+    ``"logits"`` on the pre-head logits z (read off the head's input, so it works under DDP).
     """
 
     name = "laa"
     uses_perturbed = True
 
-    def __init__(self, weight: float = 15.0, amplitude_target: float = 2.0, gamma: float = 2.0) -> None:
+    def __init__(self, weight: float = 15.0, amplitude_target: float = 2.0, gamma: float = 2.0, norm: str = "batch",
+                 mean: str = "batch", amplitude_of: str = "output") -> None:
         super().__init__()
+        if amplitude_of not in ("output", "logits"):
+            raise ObjectiveError(f"LAA amplitude_of={amplitude_of!r}: use 'output' or 'logits'")
         self.weight, self.amplitude_target, self.gamma = weight, amplitude_target, gamma
+        self.norm, self.mean, self.amplitude_of = norm, mean, amplitude_of
 
     def forward(self, model, x, y, x_adv):  # noqa: ANN001, D102
-        logits_noisy = model(self._perturbed(x_adv))
-        logits_clean = model(x)
-        loss = losses.laa_loss(
-            logits_noisy, logits_clean, _plain(y, self.name), self.weight, self.amplitude_target, self.gamma
-        )
+        if self.amplitude_of == "output":
+            logits_noisy, logits_clean = model(self._perturbed(x_adv)), model(x)
+            amplitudes = (None, None)
+        else:
+            (logits_noisy, z_noisy), (logits_clean, z_clean) = _with_pre_head(model, self._perturbed(x_adv)), \
+                _with_pre_head(model, x)
+            amplitudes = (losses.logit_amplitude(z_noisy), losses.logit_amplitude(z_clean))
+        loss = losses.laa_loss(logits_noisy, logits_clean, _plain(y, self.name), self.weight, self.amplitude_target,
+                               self.gamma, self.norm, self.mean, *amplitudes)
         return loss, logits_noisy
+
+
+def _with_pre_head(model: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
+    """(output, pre-head logits z) of one forward pass, z captured at the logit head's input."""
+    head = getattr(getattr(model, "module", model), "head", None)  # DistributedDataParallel keeps it in .module
+    if not isinstance(head, LogitHead):
+        raise ObjectiveError("LAA amplitude_of='logits' needs a model with a logit head (LogitHeadModel)")
+    seen: list[Tensor] = []
+    handle = head.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    try:
+        out = model(x)
+    finally:
+        handle.remove()
+    return out, seen[0]
 
 
 class ProbabilisticallyCompact(Objective):

@@ -233,6 +233,36 @@ def test_laa_loss_value_uses_euclidean_norm_over_batch_and_abs_of_mean_gap() -> 
     assert value.item() == pytest.approx(focal + 15.0 * alignment)
 
 
+def test_laa_readings_of_eq6_by_hand() -> None:
+    # gamma = 0 makes focal the CE, subtracted below: only the alignment term is compared.
+    # noisy amplitudes l(B*) = (3, 1), clean amplitudes l(B) = (0, 2), beta = 2:
+    #   target term, batch norm:      ||(3 - 2, 1 - 2)||_2 = sqrt(2);   per example: (|1| + |-1|) / 2 = 1
+    #   mean term, batch means:       |mean(3, 1) - mean(0, 2)| = |2 - 1| = 1;   per example: (|3 - 0| + |1 - 2|) / 2 = 2
+    noisy = t(np.array([[0.0, 3.0, 0.0], [0.0, 1.0, 0.0]]))
+    clean = t(np.array([[0.0, 0.0, 0.0], [0.0, 2.0, 0.0]]))
+    y = labels(np.array([0, 0]))
+    focal = losses.laa_loss(noisy, clean, y, weight=0.0, gamma=0.0).item()
+
+    def alignment(**reading: str) -> float:
+        return losses.laa_loss(noisy, clean, y, weight=1.0, amplitude_target=2.0, gamma=0.0, **reading).item() - focal
+
+    assert alignment() == pytest.approx(np.sqrt(2) + 1)
+    assert alignment(norm="example") == pytest.approx(1 + 1)
+    assert alignment(mean="example") == pytest.approx(np.sqrt(2) + 2)
+    assert alignment(norm="example", mean="example") == pytest.approx(1 + 2)
+    with pytest.raises(UserError, match="LAA reading"):
+        losses.laa_loss(noisy, clean, y, norm="l1")
+
+
+def test_laa_amplitudes_can_come_from_other_logits_than_the_focal_term() -> None:
+    noisy, clean, y = t(Z_ADV), t(Z_NAT), labels()
+    focal = losses.laa_loss(noisy, clean, y, weight=0.0).item()
+    # amplitudes given: (2, 2, 2) noisy against the target 2 and the clean mean 2 -> the alignment is 0
+    two = torch.full((3,), 2.0, dtype=torch.float64)
+    given = losses.laa_loss(noisy, clean, y, weight=15.0, amplitude_noisy=two, amplitude_clean=two)
+    assert given.item() == pytest.approx(focal)
+
+
 def test_ice_loss_subtracts_cross_entropy_to_every_class() -> None:
     log_p = np.log(np_softmax(Z_NAT))
     expected = (np_ce_rows(Z_NAT, Y) - 0.1 * (-log_p).sum(axis=1)).mean()
@@ -529,7 +559,9 @@ def test_default_hyperparameters_are_the_papers() -> None:
     assert alp.get("pairing_reduction", "sum") == "sum"  # eq. 9 as written
     assert defaults(losses.lrm_loss) == {"beta": 1e-3, "ratio": 0.125}  # [LRM] sec. 5.2, CIFAR-10
     assert defaults(losses.focal_loss) == {"gamma": 2.0}  # Lin et al.
-    assert defaults(losses.laa_loss) == {"weight": 15.0, "amplitude_target": 2.0, "gamma": 2.0}  # [LCAT] sec. 4.2
+    assert defaults(losses.laa_loss) == {"weight": 15.0, "amplitude_target": 2.0, "gamma": 2.0,  # [LCAT] sec. 4.2
+                                         "norm": "batch", "mean": "batch",  # the package's reading of eq. 6
+                                         "amplitude_noisy": None, "amplitude_clean": None}
     assert defaults(losses.pc_loss) == {"margin": 0.995}  # [PC] experiments
     assert defaults(losses.logit_constraint) == {"weight": 0.05}
     assert defaults(losses.pc_lc_loss) == {"margin": 0.995, "weight": 0.05}

@@ -11,7 +11,10 @@ import pytest
 import torch
 from torch import nn
 
+from robustbench_logits import losses
 from robustbench_logits.errors import UserError
+from robustbench_logits.heads import LogitHead
+from robustbench_logits.models.logit_head import LogitHeadModel
 from robustbench_logits.objectives import (
     MixedLabels,
     ObjectiveError,
@@ -438,3 +441,26 @@ def test_lma_family_passes_non_default_margin_and_mhuber_terms(base: str) -> Non
     # one step from logit_0 = 0: EMA = (1 - tau) f = 0.8 f (Alg. 1)
     expected = base_value + _squared_hinge(Z_ADV, Y, delta) + beta * _mhuber(0.8 * Z_ADV, 0.8 * Z, alpha)
     assert loss == pytest.approx(expected, rel=1e-10)
+
+
+def test_laa_amplitude_of_logits_reads_the_pre_head_logits() -> None:
+    class Halve(LogitHead):  # a head that changes the amplitude: output = z / 2
+        def forward(self, z: torch.Tensor) -> torch.Tensor:
+            return z / 2
+
+    torch.manual_seed(0)
+    backbone = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).double()
+    model = LogitHeadModel(backbone, Halve())
+    x, x_noisy, y = torch.rand(5, 1, 2, 2, dtype=torch.float64), torch.rand(5, 1, 2, 2, dtype=torch.float64), torch.tensor([0, 1, 2, 0, 1])
+    z_noisy, z_clean = backbone(x_noisy), backbone(x)
+    amp = lambda z: z.amax(1) - z.amin(1)  # noqa: E731
+    loss, logits = create_objective("laa", weight=1.0, amplitude_of="logits")(model, x, y, x_noisy)
+    # focal on the head's output z/2, amplitudes of z itself
+    expected = losses.laa_loss(z_noisy / 2, z_clean / 2, y, weight=1.0, amplitude_noisy=amp(z_noisy), amplitude_clean=amp(z_clean))
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
+    on_output, _ = create_objective("laa", weight=1.0)(model, x, y, x_noisy)
+    assert on_output.item() != pytest.approx(loss.item())  # the amplitudes of z/2 are half as large
+    with pytest.raises(UserError, match="logit head"):
+        create_objective("laa", amplitude_of="logits")(backbone, x, y, x_noisy)
+    with pytest.raises(UserError, match="amplitude_of"):
+        create_objective("laa", amplitude_of="pre")
