@@ -192,6 +192,17 @@ def test_grade_zero_gradients_needs_replaced_gradients_and_large_eps_a_fixed_pro
     assert (zero.severity, large.severity, other.severity) == ("unreliable", "unreliable", "note")
 
 
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_grade_with_nothing_left_robust_keeps_only_the_always_unreliable(name):
+    # a worst case of 0 robust examples cannot overestimate robustness, whatever else failed
+    indicator = make_indicator(name)
+    grade([indicator], escalation_enabled=False, converged=False, replaced_gradients=False, large_eps_fixed=False,
+          nothing_left=True)
+    assert indicator.severity == ("unreliable" if CATALOGUE[name].always_unreliable else "note")
+    assert {n for n, m in CATALOGUE.items() if m.always_unreliable} == {
+        "batch_size_dependence", "rescore_mismatch", "escalation_not_converged"}
+
+
 def ladders(**lengths: int) -> Ladders:
     return Ladders({family: [[PGD]] * length for family, length in lengths.items()}, [])
 

@@ -268,7 +268,8 @@ def _run(ctx: Context, suite: EvaluationSuite, budget: EscalationBudget | None, 
             fired.append(Indicator("rescore_mismatch", len(mismatched), 0, mismatched,
                                    f"a fresh forward pass over the worst case disagrees with the verdict on "
                                    f"{len(mismatched)} examples"))
-    grade(fired, budget is not None, converged if budget is not None else False, replaced, large_fixed)
+    grade(fired, budget is not None, converged if budget is not None else False, replaced, large_fixed,
+          nothing_left=robust_count() == 0)
     pairs = [pair for part in all_gather_json([[c.index, c.outcome] for c in chunks], world) for pair in part]
     per_example = [o for _, chunk_outcomes in sorted(pairs, key=lambda t: t[0]) for o in chunk_outcomes]
     return _assemble(ctx, suite, dataset, n, merged, fired, rounds, per_example, budget, converged, spent_cost,

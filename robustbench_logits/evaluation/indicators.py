@@ -7,7 +7,8 @@ Two severities (docs/evaluation.md, "Indicator catalogue"):
   and escalation converged.
 * ``unreliable``: evidence that the reported number still overestimates robustness (escalation
   off or not converged, an unconstrained attack still fails, gradients are unavailable and nothing
-  replaced them, the result depends on batching or does not re-score).
+  replaced them, the result depends on batching or does not re-score). A worst case of 0 robust
+  examples cannot overestimate: there only the last two stay ``unreliable``.
 
 Comparisons of two attacks use the exact McNemar test on their discordant examples
 (:func:`.statistics.discordance_p`). In the cascade a later attack runs only on the examples the
@@ -233,11 +234,20 @@ def compute_indicators(merged: dict[str, list[Any]], cascade: list[AttackSpec], 
 
 
 def grade(fired: list[Indicator], escalation_enabled: bool, converged: bool | None, replaced_gradients: bool,
-          large_eps_fixed: bool) -> None:
-    """Set each indicator's severity once escalation has run (see the module docstring)."""
+          large_eps_fixed: bool, nothing_left: bool = False) -> None:
+    """Set each indicator's severity once escalation has run (see the module docstring).
+
+    ``nothing_left``: the worst case broke every example (0 robust): no indicator can make that
+    number an overestimate, so only the always-unreliable ones (the result does not re-score, or
+    depends on batching) keep ``unreliable``.
+    """
     for indicator in fired:
         meaning = indicator.meaning
-        if meaning.always_unreliable or not escalation_enabled or not converged:
+        if meaning.always_unreliable:
+            indicator.severity = "unreliable"
+        elif nothing_left:
+            indicator.severity = "note"
+        elif not escalation_enabled or not converged:
             indicator.severity = "unreliable"
         elif indicator.name == "zero_gradients" and not replaced_gradients:
             indicator.severity = "unreliable"
