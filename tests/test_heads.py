@@ -245,3 +245,13 @@ def test_a_non_finite_lblf_init_is_refused_naming_the_argument_and_value():
         create_head("lblf", gamma_tilde_init=float("nan"))
     with pytest.raises(ModelError, match=r"^lblf head gamma_tilde_init must be a finite number; got -inf$"):
         LearnableBoundedLogitFunction(gamma_tilde_init=float("-inf"))
+
+
+def test_unknown_head_arguments_name_the_head_the_argument_and_the_class_to_read():
+    # The TypeError of the head's constructor is wrapped in a one-line ModelError that says which head,
+    # which argument, and which class documents the accepted ones.
+    with pytest.raises(ModelError) as error:
+        create_head("blf", s=3.0)
+    message = str(error.value)
+    assert message.startswith("bad arguments for logit head 'blf' (") and message.endswith("); see BoundedLogitFunction")
+    assert "unexpected keyword argument 's'" in message

@@ -77,3 +77,39 @@ def test_fgsm_with_random_start_is_one_step_of_1_25_eps_from_a_uniform_point() -
     expected = torch.minimum(torch.maximum(x0 + 1.25 * eps * sign, x - eps), x + eps)
     torch.testing.assert_close(x_adv, expected)
     assert not torch.allclose(x_adv, x + eps * sign)  # this start leaves some pixel short of the face
+
+
+def test_a_pixel_the_logits_ignore_stays_at_its_random_start() -> None:
+    # The last pixel has weight 0 in both logits, so its input gradient is exactly 0 and sign(0) = 0:
+    # the PGD steps never move it, and x' keeps the start x0 = x + U(-eps, eps) drawn from the generator
+    # there (the other pixels reach the face x + eps sign(w_other - w_true), as above).
+    w_true = np.array([0.5, -1.0, 2.0, 0.0])
+    w_other = np.array([-0.5, 1.0, 1.0, 0.0])
+    model = _two_class_linear(w_true, w_other)
+    x = torch.tensor([[0.4, 0.5, 0.5, 0.6]], dtype=torch.float32)
+    eps = 0.2
+    attack = InnerMax(eps=eps, step_size=eps, steps=3, start="uniform")
+    x_adv = inner_maximisation(model, x, torch.tensor([0]), attack, torch.Generator().manual_seed(5))
+    x0 = x + (2.0 * torch.rand(x.shape, generator=torch.Generator().manual_seed(5)) - 1.0) * eps
+    sign = torch.tensor(np.sign(w_other - w_true), dtype=torch.float32)
+    expected = torch.where(sign == 0, x0, x + eps * sign)
+    torch.testing.assert_close(x_adv, expected)
+
+
+def test_trades_inner_attack_ends_on_a_corner_along_the_logit_gap_direction() -> None:
+    # TRADES ascends KL(p(x) || p(x')). With linear two-class logits, p depends on x' only through the gap
+    # d(x') = (w_other - w_true) . x', and the KL grows with |d(x') - d(x)|: the input gradient's sign is
+    # sigma sign(w_other - w_true), sigma = sign(d(x') - d(x)), fixed by the 0.001 N(0, I) start and kept by
+    # every step. With step = eps, two steps reach x' = clip_[0,1](x + sigma eps sign(w_other - w_true)).
+    w_true = np.array([0.5, -1.0, 2.0, -0.3])
+    w_other = np.array([-0.5, 1.0, 1.0, 0.7])
+    model = _two_class_linear(w_true, w_other)
+    x_np = np.array([0.4, 0.5, 0.95, 0.02])  # the third pixel may hit 1, the last one 0
+    x = torch.tensor(x_np, dtype=torch.float32).view(1, 1, 2, 2)
+    eps = 0.1
+    attack = InnerMax(eps=eps, step_size=eps, steps=3, loss="trades_kl", start="normal")
+    s = np.sign(w_other - w_true)
+    corners = [np.clip(x_np + sigma * eps * s, 0.0, 1.0) for sigma in (1.0, -1.0)]
+    for seed in range(4):
+        x_adv = inner_maximisation(model, x, torch.tensor([0]), attack, torch.Generator().manual_seed(seed)).view(-1).numpy()
+        assert any(np.allclose(x_adv, corner, atol=1e-6) for corner in corners), (seed, x_adv)

@@ -860,3 +860,21 @@ def test_vh_mixup_and_uniform_noise_keep_a_half_precision_input_dtype(dtype: tor
     assert bool(((lam >= 0) & (lam <= 1)).all())
     noisy = losses.uniform_noise(x, 0.1, torch.Generator().manual_seed(2))
     assert noisy.dtype == dtype and noisy.min() >= 0 and noisy.max() <= 1
+
+
+def test_unseeded_draws_come_from_the_global_generator() -> None:
+    # generator=None is the default: mixup, VH-mixup and the LAA noise then draw from torch's
+    # global generator, so torch.manual_seed makes them reproducible, and they stay valid draws.
+    x = torch.rand(6, 2, 5, 7, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(6)
+    outputs = []
+    for _ in range(2):
+        torch.manual_seed(7)
+        outputs.append((losses.mixup_batch(x, y), losses.vh_mixup_batch(x, y), losses.uniform_noise(x, 0.3)))
+    (mix1, vh1, noise1), (mix2, vh2, noise2) = outputs
+    x_mixed, (y_a, y_b, lam) = mix1
+    assert torch.equal(y_a, y) and sorted(y_b.tolist()) == y.tolist() and 0.0 <= lam <= 1.0  # y_b: a permutation
+    torch.testing.assert_close(x_mixed, lam * x + (1.0 - lam) * x[y_b])  # partner row i is row y_b[i] (y = arange)
+    assert torch.equal(mix1[0], mix2[0]) and mix1[1][2] == mix2[1][2] and torch.equal(mix1[1][1], mix2[1][1])
+    assert sorted(vh1[1][1].tolist()) == y.tolist() and torch.equal(vh1[0], vh2[0]) and torch.equal(vh1[1][2], vh2[1][2])
+    assert torch.equal(noise1, noise2) and float((noise1 - x).abs().max()) <= 0.3 + 1e-6 and not torch.equal(noise1, x)

@@ -12,8 +12,10 @@ ties go to the earliest epoch; ``last`` ships the final epoch.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -35,7 +37,8 @@ def data(mnist_small: tuple[torch.Tensor, ...]) -> tuple[tuple[torch.Tensor, tor
 def _recipe(selection: str, **fields):  # noqa: ANN202, ANN003
     recipe = get_recipe("standard")
     # lr 0.05 on 64 examples: accuracies move from epoch to epoch (measured at seed 1 below)
-    setup = dataclasses.replace(recipe.setup("mnist", "cnn2c2f"), selection=selection, lr=0.05, epochs=EPOCHS, batch_size=16, **fields)
+    fields = {"selection": selection, "lr": 0.05, "epochs": EPOCHS, "batch_size": 16, **fields}
+    setup = dataclasses.replace(recipe.setup("mnist", "cnn2c2f"), **fields)
     return dataclasses.replace(recipe, setups=(setup,))
 
 
@@ -51,6 +54,8 @@ def _train_epoch_by_epoch(out: Path, selection: str, data) -> tuple[object, list
         result = train(_recipe(selection), "mnist", "cnn2c2f", out, stop_after=epoch, **options)
         snapshots.append(load_file(_newest_checkpoint(out)))
         assert result.epochs_done == epoch
+        if epoch < EPOCHS:  # interrupted: no weights shipped yet, so no file, no hash, no metadata
+            assert not result.finished and result.weights is None and result.sha256 is None and result.metadata == {}
     return result, snapshots
 
 
@@ -93,6 +98,9 @@ def test_shipped_weights_are_the_selected_epochs_checkpoint(selection: str, data
     assert meta["sha256"] == result.sha256 == true_sha
     assert meta["weights"] == "model.safetensors" and meta["history"] == history and meta["paper"]
     assert "converged" in meta and meta["epochs_done"] == EPOCHS
+    recipe = get_recipe("standard")  # what the run was, for the zoo card and leaderboard entry
+    assert meta["recipe_title"] == recipe.title and meta["checkpoint_rule"] == recipe.checkpoint
+    assert meta["dataset"] == "mnist" and meta["arch"] == "cnn2c2f" and meta["epochs"] == EPOCHS
     assert meta["cpu_seconds"] == pytest.approx(sum(h["cpu_seconds"] for h in history)) and meta["cpu_seconds"] > 0
     # only the newest epoch's checkpoint is kept beside the best weights
     assert [p.name for p in tmp_path.glob("checkpoints/epoch-*")] == [f"epoch-{EPOCHS:04d}"]
@@ -108,6 +116,7 @@ def test_a_run_stopped_early_is_finished_and_ships_its_best_epoch(data, tmp_path
     assert result.finished and result.epochs_done == len(robust) < EPOCHS
     assert robust[-1] < max(robust) and result.metadata["stopped"]
     assert result.metadata["selected_epoch"] == robust.index(max(robust)) + 1
+    assert result.metadata["converged"] is False  # under 5 epochs: too short to call converged (train.converged)
     assert (tmp_path / "model.safetensors").is_file()
 
 
@@ -124,3 +133,37 @@ def test_an_unknown_selection_rule_is_refused(data, tmp_path: Path) -> None:  # 
     train_data, eval_data = data
     with pytest.raises(TrainError, match="^unknown selection 'best_loss' in the recipe: use 'best_clean', 'best_robust' or 'last'"):
         train(_recipe("best_loss"), "mnist", "cnn2c2f", tmp_path, train_data=train_data, eval_data=eval_data, progress=False)
+
+
+def _tiny(data):  # noqa: ANN001, ANN202
+    """16 training examples (one batch of 16: one step per epoch) and 8 validation examples."""
+    (x_train, y_train), (x_eval, y_eval) = data
+    return {"train_data": (x_train[:16], y_train[:16]), "eval_data": (x_eval[:8], y_eval[:8]), "progress": False, "threads": 1}
+
+
+def test_a_run_whose_validation_robust_accuracy_is_flat_is_converged(data, tmp_path: Path) -> None:  # noqa: ANN001
+    # lr 0: the weights never move and the validation PGD starts are seeded alike every epoch, so the
+    # robust accuracy is the same at each of the 5 epochs. The rule (train.converged): over the last
+    # fifth of the epochs, ceil(0.2 * 5) = 1, compared with the epoch before it, max - min = 0 < 0.01.
+    result = train(_recipe("last", lr=0.0), "mnist", "cnn2c2f", tmp_path, seed=1, n_val_robust=8, **_tiny(data))
+    robust = [h["val_robust_accuracy"] for h in result.history]
+    assert result.finished and len(robust) == EPOCHS and None not in robust and len(set(robust)) == 1
+    assert result.metadata["converged"] is True
+
+
+def test_a_previous_checkpoint_that_cannot_be_deleted_does_not_stop_the_run(data, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    # Removing the previous epoch's checkpoint is housekeeping after state.json points at the new one:
+    # a file that cannot be removed (held open on a network file system, a permission) leaves that
+    # directory behind and the run goes on. Simulated: removing a file inside a checkpoint directory
+    # fails (shutil.rmtree removes entries with dir_fd on Linux; the path check covers other systems).
+    real_unlink = os.unlink
+
+    def refuse(path, *, dir_fd=None):  # noqa: ANN001, ANN202
+        if dir_fd is not None or "epoch-" in str(path):
+            raise PermissionError(errno.EACCES, "simulated: the file is in use", str(path))
+        return real_unlink(path)
+
+    monkeypatch.setattr(os, "unlink", refuse)
+    result = train(_recipe("last", epochs=2), "mnist", "cnn2c2f", tmp_path, seed=1, n_val_robust=0, **_tiny(data))
+    assert result.finished and result.epochs_done == 2 and result.weights.is_file()
+    assert (tmp_path / "checkpoints" / "epoch-0001").is_dir()  # its deletion was attempted, and failed
