@@ -223,3 +223,92 @@ def test_next_family_skips_settled_and_exhausted_families():
     assert next_family(ladder, {}, {"eot": False}) == "eot"  # unsettled still runs
     assert next_family(ladder, {"eot": 1, "white_box": 2}, {}) is None
     assert next_family(ladder, {"eot": 1}, {"white_box": True}) is None
+
+
+# --- the evidence each fired indicator records (the result JSON's indicator entries) -------------------
+
+def _all_fire() -> tuple[dict[str, Indicator], int]:
+    """One evaluation on which every outcome-driven indicator fires, with its counts written out."""
+    merged = outcomes(zero_grad=[0, 1], unstable=list(range(6)), large_eps_correct=list(range(6)),
+                      probabilities=list(range(51)), randomised=[3], batch_dependent=[7],
+                      trace_ever=[90, 91, 92, 93, 94])
+    for i in range(80, 85):
+        merged["noise_broken"][i] = True  # noise breaks 5 the cascade left robust (b = 5, c = 0)
+    return fired(merged, [PGD], []), len(merged["correct"])
+
+
+@pytest.mark.parametrize("name, statistic, threshold, examples, words", [
+    ("zero_gradients", 2 / N, 0.01, [0, 1], ["exactly zero input gradient on 2/100"]),
+    ("unstable_predictions", 6 / N, 0.05, list(range(6)), ["0.1 eps", "6/100"]),
+    ("large_eps_not_broken", 6 / N, 0.05, list(range(6)), ["accuracy 6.0%", "PGD-40", "eps = 1", "at eps = 1 (every"]),
+    ("probabilities_output", 51 / N, 0.5, list(range(51)), ["51/100", "probabilities (in [0, 1], summing to 1), not logits"]),
+    ("randomised_forward", 1 / N, 0.0, [3], ["two forward passes differ on 1/100"]),
+    ("batch_size_dependence", 1, 0.0, [7], ["1 examples get other logits alone than in their batch"]),
+    ("silent_success", 5, 0.05, [90, 91, 92, 93, 94], ["on 5 examples", "p = 0.031"]),
+    ("noise_beats_white_box", 5, 0.05, [80, 81, 82, 83, 84], ["broke 5 examples", "the attacks 0 that", "p = 0.031"]),
+])
+def test_each_indicator_records_its_statistic_threshold_examples_and_evidence(name, statistic, threshold, examples, words):
+    found = _all_fire()[0][name]
+    assert found.statistic == pytest.approx(statistic)
+    assert found.threshold == threshold
+    assert found.examples == examples
+    for word in words:
+        assert word in found.message
+    assert not found.message.startswith("XX") and not found.message.endswith("XX")  # the message is the evidence, whole
+
+
+def test_incomplete_and_adaptive_record_their_evidence():
+    broke = list(range(50, 100))
+    found = fired(outcomes(trace_final=broke, incomplete=list(range(6))))["incomplete_optimisation"]
+    assert (found.threshold, found.examples) == (0.1, list(range(6)))
+    assert "rose by > 5% in its last 10 steps on 6/50" in found.message
+    merged = outcomes()
+    for i in range(6):
+        merged["adaptive_broken_by"][i] = 0
+    two = ADAPTIVE + [AttackSpec("adaptive/apgd", "apgd", category="adaptive")]
+    found = fired(merged, [PGD], two)["adaptive_beats_standard"]
+    assert (found.statistic, found.threshold) == (6, 0.05)
+    assert "adaptive attacks (adaptive/pgd-40, adaptive/apgd) broke 6 examples" in found.message
+    assert "the cascade 0 they did not" in found.message
+
+
+def test_a_cascade_comparison_records_count_alpha_and_each_attacks_evidence():
+    other = AttackSpec("spsa", "spsa", category="black_box")
+    found = fired(broken_by({1: [0, 1, 2], 2: [3, 4]}), [PGD, SQUARE, other])["black_box_beats_white_box"]
+    assert (found.statistic, found.threshold) == (5, 0.05)
+    assert "square broke 3 left robust by pgd-40; spsa broke 2 left robust by pgd-40" in found.message
+
+
+@pytest.mark.parametrize("before", [LONG, FGSM])
+def test_transfer_is_compared_with_long_and_single_step_attacks_too(before):
+    assert "transfer_beats_white_box" in fired(broken_by({1: [0, 1, 2, 3, 4]}), [before, TRANSFER])
+
+
+def test_a_p_value_equal_to_alpha_does_not_fire():
+    # alpha = 0.5 ** 5: five discordant examples (none the other way) give p = alpha exactly: not below it
+    merged = outcomes(trace_ever=[0, 1, 2, 3, 4], noise_broken=[10, 11, 12, 13, 14])
+    for i in range(20, 25):
+        merged["adaptive_broken_by"][i] = 0
+    single = broken_by({1: [30, 31, 32, 33, 34]})  # FGSM broke 5 the white box left robust
+    tests = ("silent_success", "noise_beats_white_box", "adaptive_beats_standard")
+
+    def names(alpha: float) -> set[str]:
+        th = DiagnosticThresholds(alpha=alpha)
+        return ({i.name for i in compute_indicators(merged, [PGD], ADAPTIVE, th, 1.0)}
+                | {i.name for i in compute_indicators(single, [PGD, FGSM], [], th, 1.0)})
+
+    assert not names(0.5 ** 5) & {*tests, "single_step_beats_iterative"}
+    assert {*tests, "single_step_beats_iterative"} <= names(0.5 ** 5 + 1e-12)
+
+
+def test_the_other_discordant_count_is_one_per_example():
+    # b = 7 one way, c = 1 the other: P(X >= 7 | 8, 0.5) = 9 / 256 = 0.035 fires; were c counted twice,
+    # P(X >= 7 | 9, 0.5) = 46 / 512 = 0.09 would not
+    merged = outcomes(noise_broken=list(range(7)))
+    merged["broken_by"][50] = 0  # the attacks broke it, noise did not: c = 1
+    assert fired(merged, [PGD])["noise_beats_white_box"].p_value == pytest.approx(9 / 256)
+    merged = outcomes()
+    for i in range(7):
+        merged["adaptive_broken_by"][i] = 0
+    merged["broken_by"][50] = 0  # the cascade broke it, the adaptive attacks did not: c = 1
+    assert fired(merged, [PGD], ADAPTIVE)["adaptive_beats_standard"].p_value == pytest.approx(9 / 256)
