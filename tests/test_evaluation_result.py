@@ -46,3 +46,13 @@ def test_the_table_and_the_curve_show_intervals() -> None:
     result = _result()
     rows = dict((r[0], r[2]) for r in result.table())
     assert rows["clean"] == "[90.0%, 100.0%]" and rows["worst case"] == "[50.0%, 70.0%]"
+
+
+def test_one_unreliable_indicator_among_notes_makes_the_result_unreliable() -> None:
+    note = Indicator("black_box_beats_white_box", 5, 0.05, [1], "m", severity="note")
+    bad = Indicator("zero_gradients", 0.5, 0.01, [2], "z", severity="unreliable")
+    assert not _result(note).unreliable and _result(note).flags == {}
+    mixed = _result(note, bad)
+    assert mixed.unreliable and mixed.flags == {"zero_gradients": "z"}
+    assert mixed.notes == ["black_box_beats_white_box: m"]
+    assert not _result().unreliable
