@@ -63,15 +63,15 @@ clean-venv:
 # Mutation testing with mutmut (NOT in CI; about 1.5 hours on one quiet core). Three stages, each
 # with the tests that decide its functions: the core (losses, heads, objectives, training PGD,
 # weights, selection, ranking) with its fast tests; the evaluation package's decision rules
-# (indicators, grading, escalation order, the unreliable flag) with the rule tests; its cascade
-# (which examples each attack and round sees) with the whole-benchmark tests, on a seeded sample
-# (MUTATION_CASCADE_SAMPLE; each of those mutants costs up to two minutes). MUTATION_CORE_SAMPLE /
-# MUTATION_RULES_SAMPLE sample the other stages the same way; empty tests every mutant.
+# (indicators, grading, escalation order) with the rule tests; its cascade (which examples each
+# attack and round sees, what each outcome is named, the timings) with the scripted-cascade tests
+# first and the whole-benchmark tests after them (pytest runs `slow` tests last, mutmut stops at the
+# first failure). MUTATION_*_SAMPLE=0.1 tests a seeded 10 % of a stage; empty tests every mutant.
 # Report: benchmarks/mutation.md.
 MUTATION_DIR ?= runs/mutation
 MUTATION_CORE_SAMPLE ?=
 MUTATION_RULES_SAMPLE ?=
-MUTATION_CASCADE_SAMPLE ?= 0.1
+MUTATION_CASCADE_SAMPLE ?=
 MUTATION_CORE_TESTS := tests/test_losses.py tests/test_heads.py tests/test_objectives.py tests/test_gradcheck.py \
 	tests/test_worked_examples.py tests/test_distributions.py tests/test_inner_max.py tests/test_files.py \
 	tests/test_attack_losses.py tests/test_selection.py tests/test_leaderboard_ranking.py tests/test_ranking_rules.py
@@ -84,7 +84,7 @@ MUTATION_RULES_TESTS := tests/test_evaluation_indicator_rules.py tests/test_eval
 MUTATION_RULES := 'robustbench_logits.evaluation.indicators.x__cascade_comparison_*' \
 	'robustbench_logits.evaluation.indicators.x_compute_indicators_*' 'robustbench_logits.evaluation.indicators.x_grade_*' \
 	'robustbench_logits.evaluation.escalation.x_next_family_*' 'robustbench_logits.evaluation.result.xǁBenchmarkResultǁunreliable_*'
-MUTATION_CASCADE_TESTS := tests/test_evaluation_indicators.py tests/test_evaluation_escalation.py
+MUTATION_CASCADE_TESTS := tests/test_evaluation_cascade.py tests/test_evaluation_indicators.py tests/test_evaluation_escalation.py
 MUTATION_CASCADE := 'robustbench_logits.evaluation.cascade.x__cascade_*' 'robustbench_logits.evaluation.cascade.x_evaluate_chunk_*' \
 	'robustbench_logits.evaluation.cascade.x_rescore_*' 'robustbench_logits.evaluation.cascade.x_run_round_on_chunk_*'
 mutation: install
