@@ -4,6 +4,7 @@ import os
 import pickle
 import stat
 import struct
+from pathlib import Path
 
 import pytest
 import torch
@@ -272,3 +273,95 @@ def test_state_dict_mismatch_keeps_400_characters_and_cuts_longer_text_to_400():
     assert _files.state_dict_mismatch(RuntimeError("header\n" + "k" * 400)) == "k" * 400
     cut = _files.state_dict_mismatch(RuntimeError("header\n" + "k" * 401))
     assert cut == "k" * 397 + "..." and len(cut) == 400
+
+
+def test_sha256_file_reads_at_most_one_mib_at_a_time(tmp_path, monkeypatch):
+    # Weights files run to gigabytes: the hash must stream them in 1 MiB blocks, never hold the file.
+    path = tmp_path / "big.bin"
+    payload = bytes(range(256)) * ((5 << 19) // 256)  # 2.5 MiB: three reads of data, then the empty one
+    path.write_bytes(payload)
+    sizes = []
+    real_open = Path.open
+
+    class Recording:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def read(self, size=-1):
+            sizes.append(size)
+            return self.handle.read(size)
+
+    monkeypatch.setattr(Path, "open", lambda self, *args, **kwargs: Recording(real_open(self, *args, **kwargs)))
+    assert sha256_file(path) == hashlib.sha256(payload).hexdigest()
+    assert sizes == [1 << 20] * 4
+
+
+def test_write_text_stages_a_hidden_partial_file_beside_the_target(tmp_path, monkeypatch):
+    # The temporary is in the target's directory (the same file system, so the rename is atomic and
+    # never fails with EXDEV when /tmp is another mount), hidden, named after the target and marked
+    # .partial: a leftover after a hard kill is recognisable and never matches the target's pattern.
+    moves = []
+    real_replace = os.replace
+
+    def spy(source, target):
+        moves.append((Path(source), Path(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", spy)
+    path = tmp_path / "out" / "r.json"
+    write_json(path, {"x": 1})
+    [(source, target)] = moves
+    assert target == path and source.parent == path.parent
+    assert source.name.startswith(".r.json.") and source.name.endswith(".partial")
+    assert len(source.name) > len(".r.json..partial")  # a unique part from mkstemp in between
+    assert json.loads(path.read_text()) == {"x": 1}
+
+
+def test_a_failed_write_removes_its_temporary_and_raises_the_original_error(tmp_path):
+    target = tmp_path / "taken"
+    target.mkdir()  # the rename of a file onto a directory fails (EISDIR)
+    with pytest.raises(IsADirectoryError):
+        _files.write_text(target, "text")
+    assert list(tmp_path.iterdir()) == [target] and list(target.iterdir()) == []
+
+
+class _Interrupted(BaseException):
+    """Stands for a KeyboardInterrupt / SystemExit (pytest treats the real ones specially)."""
+
+
+def test_an_interrupt_right_after_the_rename_surfaces_as_itself(tmp_path, monkeypatch):
+    # An interrupt arriving once the rename is done: the temporary is already gone (it is the file),
+    # so the cleanup has nothing to remove and the interrupt propagates, not a FileNotFoundError.
+    real_replace = os.replace
+
+    def replace_then_interrupt(source, target):
+        real_replace(source, target)
+        raise _Interrupted
+
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    path = tmp_path / "r.txt"
+    with pytest.raises(_Interrupted):
+        _files.write_text(path, "whole\n")
+    assert path.read_text() == "whole\n" and [p.name for p in tmp_path.iterdir()] == ["r.txt"]
+
+
+def test_write_text_writes_utf8_whatever_the_platforms_default_encoding(tmp_path, monkeypatch):
+    # Cards and notes carry non-ASCII text (eps, arrows); on a platform whose default text encoding is
+    # not UTF-8 (Windows: cp1252; a C locale: ASCII) they must still be written as UTF-8. Simulated:
+    # a text stream opened without an encoding (or with encoding=None) gets latin-1.
+    real_fdopen = os.fdopen
+
+    def fdopen(fd, *args, encoding=None, **kwargs):
+        return real_fdopen(fd, *args, encoding=encoding or "latin-1", **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    path = tmp_path / "card.md"
+    text = "eps = 8/255 \u03b5, 0.5 \u2192 0.6\n"
+    _files.write_text(path, text)
+    assert path.read_bytes() == text.encode("utf-8")

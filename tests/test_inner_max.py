@@ -113,3 +113,29 @@ def test_trades_inner_attack_ends_on_a_corner_along_the_logit_gap_direction() ->
     for seed in range(4):
         x_adv = inner_maximisation(model, x, torch.tensor([0]), attack, torch.Generator().manual_seed(seed)).view(-1).numpy()
         assert any(np.allclose(x_adv, corner, atol=1e-6) for corner in corners), (seed, x_adv)
+
+
+def test_the_normal_start_is_drawn_from_the_given_generator_alone() -> None:
+    # TRADES / LMA-AT start: x0 = x + 0.001 N(0, I), the normal draw taken from the epoch's generator,
+    # so a resumed epoch replays it whatever else used torch's global RNG in between.
+    from robustbench_logits._inner_max import _random_start
+
+    x = torch.full((2, 1, 2, 2), 0.5)
+    attack = InnerMax(eps=0.1, step_size=0.05, steps=1, start="normal")
+    expected = x + 0.001 * torch.randn(x.shape, generator=torch.Generator().manual_seed(7))
+    for global_seed in (0, 1):
+        torch.manual_seed(global_seed)
+        torch.testing.assert_close(_random_start(x, attack, torch.Generator().manual_seed(7)), expected, rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("start", ["uniform", "normal"])
+def test_a_half_precision_model_is_attacked_in_its_own_precision(dtype: torch.dtype, start: str) -> None:
+    # The random start is added in the input's dtype (the float32 noise is cast to it), so the PGD
+    # example a half-precision model sees has that model's dtype; float32 inputs would not run through it.
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).to(dtype)
+    x = torch.rand(2, 1, 2, 2, generator=torch.Generator().manual_seed(0)).to(dtype)
+    attack = InnerMax(eps=0.1, step_size=0.05, steps=2, start=start)
+    x_adv = inner_maximisation(model, x, torch.tensor([0, 2]), attack, torch.Generator().manual_seed(0))
+    assert x_adv.dtype == dtype and x_adv.shape == x.shape
+    assert float((x_adv.float() - x.float()).abs().max()) <= 0.1 + 1e-2  # within eps, up to half-precision rounding

@@ -544,9 +544,15 @@ def test_mismatched_passes_name_the_loss(name: str, call) -> None:  # noqa: ANN0
     ],
 )
 def test_labels_that_do_not_match_the_rows_are_refused(call) -> None:  # noqa: ANN001
-    with pytest.raises(ModelError, match=r"^labels of shape \(2,\) do not match logits \(3, 4\)"):
+    # each message says what was wrong and what to do about it
+    with pytest.raises(
+        ModelError, match=r"^labels of shape \(2,\) do not match logits \(3, 4\); pass one int64 label per logit row$"
+    ):
         call()
-    with pytest.raises(ModelError, match=r"^losses expect logits of shape \(N, C\), got \(12,\)"):
+    with pytest.raises(
+        ModelError,
+        match=r"^losses expect logits of shape \(N, C\), got \(12,\); make the model return one row of class scores per example$",
+    ):
         losses.cross_entropy(A.reshape(-1), labels())
 
 

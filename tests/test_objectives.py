@@ -464,3 +464,15 @@ def test_laa_amplitude_of_logits_reads_the_pre_head_logits() -> None:
         create_objective("laa", amplitude_of="logits")(backbone, x, y, x_noisy)
     with pytest.raises(UserError, match="amplitude_of"):
         create_objective("laa", amplitude_of="pre")
+
+
+def test_an_unknown_objective_lists_every_choice_by_name() -> None:
+    # The recipe author sees every valid name, each one as written in a recipe, comma-separated.
+    from robustbench_logits.objectives import OBJECTIVES
+
+    with pytest.raises(ObjectiveError) as error:
+        create_objective("nope")
+    message = str(error.value)
+    assert message.startswith("unknown objective 'nope'; choose one of: ")
+    listed = message.split("choose one of: ", 1)[1].split(", ")
+    assert sorted(listed) == sorted(OBJECTIVES) and {"cross_entropy", "trades", "mart"} <= set(listed)

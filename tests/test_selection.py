@@ -16,6 +16,9 @@ import errno
 import hashlib
 import json
 import os
+import platform
+import time
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -167,3 +170,51 @@ def test_a_previous_checkpoint_that_cannot_be_deleted_does_not_stop_the_run(data
     result = train(_recipe("last", epochs=2), "mnist", "cnn2c2f", tmp_path, seed=1, n_val_robust=0, **_tiny(data))
     assert result.finished and result.epochs_done == 2 and result.weights.is_file()
     assert (tmp_path / "checkpoints" / "epoch-0001").is_dir()  # its deletion was attempted, and failed
+
+
+def _scripted(monkeypatch, clean: list[float], robust: list[float]) -> None:  # noqa: ANN001
+    """Replace the validation measurements by these per-epoch accuracies (one value per call, in turn)."""
+    from robustbench_logits import train as train_module
+
+    clean_values, robust_values = iter(clean), iter(robust)
+    monkeypatch.setattr(train_module, "_clean_accuracy", lambda *args, **kwargs: next(clean_values))
+    monkeypatch.setattr(train_module, "_robust_accuracy", lambda *args, **kwargs: next(robust_values))
+
+
+def test_best_clean_breaks_a_clean_accuracy_tie_by_robust_accuracy(data, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    # Scripted validation accuracies, epochs 1-3: clean 0.5, 0.5, 0.25 and robust 0.0, 0.25, 0.5.
+    # best_clean ranks by (clean, robust): (0.5, 0.0) < (0.5, 0.25) > (0.25, 0.5), so epoch 2 - the
+    # tie on clean accuracy goes to the higher robust accuracy, not to the earlier epoch, and an
+    # epoch's robust accuracy of 0.0 counts as 0.0.
+    _scripted(monkeypatch, [0.5, 0.5, 0.25], [0.0, 0.25, 0.5])
+    started = time.perf_counter()
+    result = train(_recipe("best_clean", epochs=3), "mnist", "cnn2c2f", tmp_path, seed=1, n_val_robust=8, **_tiny(data))
+    elapsed = time.perf_counter() - started
+    meta = json.loads((tmp_path / "metadata.json").read_text())
+    assert result.finished and meta == result.metadata
+    assert meta["selected_epoch"] == 2
+    assert meta["selected_val_clean_accuracy"] == 0.5 and meta["selected_val_robust_accuracy"] == 0.25
+    # the run's wall time is its epochs' (validation included), within the time train() took
+    assert meta["wall_time_seconds"] == pytest.approx(sum(h["seconds"] for h in result.history))
+    assert 0 < meta["wall_time_seconds"] <= elapsed
+    # provenance: the versions of the stack that trained it
+    assert meta["versions"]["torch"] == metadata.version("torch") and meta["versions"]["python"] == platform.python_version()
+    # the TrainResult: where, the shipped weights, and the model as the last epoch left it
+    assert result.out_dir == tmp_path and result.weights == tmp_path / "model.safetensors"
+    last = load_file(tmp_path / "checkpoints" / f"epoch-{3:04d}" / "model.safetensors")
+    assert _same({k: v for k, v in result.model.state_dict().items() if k in last}, last)
+    assert _same(load_file(result.weights), load_file(tmp_path / "checkpoints" / "best.safetensors"))
+
+
+def test_a_resumed_run_whose_early_epochs_predate_cpu_seconds_counts_them_as_zero(data, tmp_path: Path) -> None:  # noqa: ANN001
+    # A checkpoint written before the package recorded cpu_seconds has history rows without it:
+    # resuming it must finish, and metadata's cpu_seconds is then the sum over the rows that have it.
+    options = {"seed": 1, "n_val_robust": 0, **_tiny(data)}
+    train(_recipe("last", epochs=2), "mnist", "cnn2c2f", tmp_path, stop_after=1, **options)
+    state_path = tmp_path / "state.json"
+    state = json.loads(state_path.read_text())
+    del state["history"][0]["cpu_seconds"]
+    state_path.write_text(json.dumps(state))
+    result = train(_recipe("last", epochs=2), "mnist", "cnn2c2f", tmp_path, **options)
+    assert result.finished and "cpu_seconds" not in result.history[0]
+    assert result.metadata["cpu_seconds"] == pytest.approx(result.history[1]["cpu_seconds"], abs=1e-9)
