@@ -102,6 +102,10 @@ def inner_maximisation(
     Under torchrun, pass ``process``: ``x`` is then this rank's rows ``rank::world`` of the global
     batch and the random start is those rows of the global batch's start (``rank_rows``).
     """
+    # B_eps(x) cap [0, 1] as one box, computed once: per step a sign, an add and a clamp (three
+    # elementwise passes instead of eight). The same numbers: x in [0, 1] makes lower <= upper, and
+    # step_size * sign(g) is exact, so a fused add rounds as the separate multiply and add did.
+    lower, upper = (x - attack.eps).clamp_min(0.0), (x + attack.eps).clamp_max(1.0)
     with _attack_mode(model):
         loss_of = _attack_loss(attack.loss, model, x, y, margin)
         x_adv = _random_start(x, attack, generator, process)
@@ -109,7 +113,6 @@ def inner_maximisation(
             x_adv.requires_grad_(True)
             loss = loss_of(model(x_adv))
             (grad,) = torch.autograd.grad(loss, [x_adv])
-            x_adv = x_adv.detach() + attack.step_size * grad.sign()
-            x_adv = torch.minimum(torch.maximum(x_adv, x - attack.eps), x + attack.eps).clamp(0.0, 1.0)
+            x_adv = torch.clamp(torch.add(x_adv.detach(), grad.sign(), alpha=attack.step_size), lower, upper)
     return x_adv.detach()
 
