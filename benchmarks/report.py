@@ -26,7 +26,7 @@ def _machine(m: dict[str, Any], earlier: bool = False) -> list[str]:
         f"{', '.join(map(str, m['load_average_after']))}.",
     ]
     if busy:
-        lines.append("- **The machine was shared while measuring**; the busiest other processes (CPU %, command):")
+        lines.append("- **The machine was shared while measuring**; the busiest other processes (lifetime-average CPU % from ps, command; on 2026-12-01 the zoo queues and mutation runs listed were paused with SIGSTOP during the measurement, and ps still listed them: since then stopped processes are left out):")
         lines += [f"  - `{p}`" for p in busy]
         lines.append("- Absolute times are therefore inflated and noisy; the ratios, taken pair by pair, are "
                      "what to read, with their min-max spread.")

@@ -48,13 +48,16 @@ def _load() -> list[float]:
 
 def _busiest_processes(limit: int = 8) -> list[str]:
     """The processes using most CPU right now (other helpers' trainings, test runs ...)."""
-    completed = subprocess.run(["ps", "-eo", "pcpu,etimes,args", "--sort=-pcpu"], capture_output=True, text=True,
+    completed = subprocess.run(["ps", "-eo", "stat,pcpu,etimes,args", "--sort=-pcpu"], capture_output=True, text=True,
                                check=False)
     rows = []
     for line in completed.stdout.splitlines()[1:]:
-        parts = line.split(None, 2)
-        if len(parts) == 3 and float(parts[0]) >= 5.0 and str(os.getpid()) not in line and " ps " not in line:
-            rows.append(f"{parts[0]}% {parts[2][:110]}")
+        parts = line.split(None, 3)
+        # ps's %CPU is the process's lifetime average; a stopped process (state T: paused for the
+        # benchmark with SIGSTOP) takes no CPU now, whatever its average says
+        if (len(parts) == 4 and not parts[0].startswith("T") and float(parts[1]) >= 5.0
+                and str(os.getpid()) not in line and " ps " not in line):
+            rows.append(f"{parts[1]}% {parts[3][:110]}")
     return rows[:limit]
 
 
