@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from robustbench_logits._distributed import Process
 from robustbench_logits._inner_max import inner_maximisation
 from robustbench_logits.recipes import InnerMax
 
@@ -139,3 +140,19 @@ def test_a_half_precision_model_is_attacked_in_its_own_precision(dtype: torch.dt
     x_adv = inner_maximisation(model, x, torch.tensor([0, 2]), attack, torch.Generator().manual_seed(0))
     assert x_adv.dtype == dtype and x_adv.shape == x.shape
     assert float((x_adv.float() - x.float()).abs().max()) <= 0.1 + 1e-2  # within eps, up to half-precision rounding
+
+
+@pytest.mark.parametrize("start", ["uniform", "normal"])
+def test_under_torchrun_each_rank_starts_from_its_rows_of_the_global_start(start: str) -> None:
+    # a model with zero weights has a zero input gradient, so PGD stays at its random start; rank r's
+    # batch is rows r::2 of one process's batch and must start where one process starts those rows
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    nn.init.zeros_(model[1].weight)
+    x, y = torch.rand(6, 1, 4, 4, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 2, 0, 1, 2])
+    attack = InnerMax(0.3, 0.1, 3, start=start)
+    whole = inner_maximisation(model, x, y, attack, torch.Generator().manual_seed(5))
+    assert not torch.equal(whole, x)  # it did move to a random start
+    for rank in range(2):
+        rows = inner_maximisation(model, x[rank::2], y[rank::2], attack, torch.Generator().manual_seed(5),
+                                  process=Process(rank, 2, torch.device("cpu")))
+        assert torch.equal(rows, whole[rank::2])

@@ -460,8 +460,19 @@ def test_laa_amplitude_of_logits_reads_the_pre_head_logits() -> None:
     assert loss.item() == pytest.approx(expected.item(), rel=1e-12)
     on_output, _ = create_objective("laa", weight=1.0)(model, x, y, x_noisy)
     assert on_output.item() != pytest.approx(loss.item())  # the amplitudes of z/2 are half as large
-    with pytest.raises(UserError, match="logit head"):
+    with pytest.raises(UserError, match=r"^LAA amplitude_of='logits' needs a model with a logit head \(LogitHeadModel\)$"):
         create_objective("laa", amplitude_of="logits")(backbone, x, y, x_noisy)
+
+    class Wrapped(nn.Module):  # as DistributedDataParallel: the model under .module, forward delegated
+        def __init__(self, module: nn.Module) -> None:
+            super().__init__()
+            self.module = module
+
+        def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+            return self.module(inputs)
+
+    wrapped, _ = create_objective("laa", weight=1.0, amplitude_of="logits")(Wrapped(model), x, y, x_noisy)
+    assert wrapped.item() == pytest.approx(loss.item(), rel=1e-12)
     with pytest.raises(UserError, match="amplitude_of"):
         create_objective("laa", amplitude_of="pre")
 
