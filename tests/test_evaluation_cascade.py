@@ -36,6 +36,7 @@ def swapped(x: torch.Tensor, rows: list[int]) -> torch.Tensor:
 X = torch.tensor([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4], [0.9, 0.1]]).view(5, 1, 1, 2)
 Y = torch.tensor([0, 0, 0, 0, 1])
 FIRST, SECOND = AttackSpec("first", "pgd"), AttackSpec("second", "pgd")
+SEEDS: list[tuple[str, int, object]] = []  # (attack, seed, pass counter) of every scripted attack call
 ADAPTIVE = AttackSpec("adaptive/one", "pgd", category="adaptive")
 
 
@@ -44,7 +45,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[int]]]:
     """Attacks break scripted examples (by their position in the chunk), the noise probe breaks
     example 2, the trace probe nothing; the clock ticks one second per reading. Returns the log
     of (attack, examples it was run on)."""
-    breaks = {"first": [1], "second": [1, 3], "adaptive/one": [3], "round": [0]}
+    breaks = {"first": [1], "second": [1, 3], "adaptive/one": [3], "adaptive/two": [0], "round": [0], "quiet round": []}
     seen: list[tuple[str, list[int]]] = []
 
     def run_attack(spec, model, x, y, eps, norm, seed, counter=None):  # noqa: ANN001
@@ -52,6 +53,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[int]]]:
         index = {9: 0, 8: 1, 7: 2, 6: 3}
         positions = [index[r] for r in rows]
         seen.append((spec.name, positions))
+        SEEDS.append((spec.name, seed, counter))
         return swapped(x, [k for k, p in enumerate(positions) if p in breaks[spec.name]])
 
     def run_probes(model, counter, x, y, correct, eps, norm, th, seed):  # noqa: ANN001
@@ -59,6 +61,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[int]]]:
         probes = {"trace_ever": [False] * n, "noise_broken": [i == 2 for i in range(n)]}
         return probes, (swapped(x, [2]), x.clone())
 
+    SEEDS.clear()
     clock = itertools.count(start=1000.0, step=1.0)
     monkeypatch.setattr(cascade, "run_attack", run_attack)
     monkeypatch.setattr(cascade, "run_probes", run_probes)
@@ -116,3 +119,26 @@ def test_rescore_flags_a_verdict_a_fresh_forward_disagrees_with(scripted):
     assert cascade.rescore(ctx, chunk) == [False] * 5
     chunk.x_worst[0] = X[0].flip(-1)  # recorded robust, but its worst case is misclassified
     assert cascade.rescore(ctx, chunk) == [True, False, False, False, False]
+
+
+def test_seeds_follow_the_documented_rule_and_passes_are_counted(scripted):
+    # attack k of the cascade (the adaptive cascade continuing its numbering) on chunk c:
+    # derive_seed(seed, k, c); escalation round r, attack j: derive_seed(seed, ROUND_POSITION + 100 r + j, c)
+    ctx = context([FIRST, SECOND], [ADAPTIVE])
+    chunk, _ = cascade.evaluate_chunk(ctx, 3, X, Y, lambda: None)
+    rounds = [AttackSpec("quiet round", "pgd", category="escalation"), AttackSpec("round", "pgd", category="escalation")]
+    cascade.run_round_on_chunk(ctx, chunk, rounds, 2)
+    derive = cascade.derive_seed
+    assert [(name, seed) for name, seed, _ in SEEDS] == [
+        ("first", derive(0, 0, 3)), ("second", derive(0, 1, 3)), ("adaptive/one", derive(0, 2, 3)),
+        ("quiet round", derive(0, cascade.ROUND_POSITION + 200, 3)), ("round", derive(0, cascade.ROUND_POSITION + 201, 3))]
+    assert all(counter is ctx.counter for _, _, counter in SEEDS)  # every attack's passes are counted
+
+
+def test_the_first_adaptive_attack_names_an_example_the_cascade_left_robust(scripted):
+    ctx = context([FIRST], [AttackSpec("adaptive/two", "pgd", category="adaptive"), ADAPTIVE])
+    chunk, record = cascade.evaluate_chunk(ctx, 0, X, Y, lambda: None)
+    assert record["adaptive_broken_by"] == [0, -1, -1, 1, -1]
+    assert chunk.outcome[0] == "adaptive/two"  # position 0 of the adaptive cascade
+    assert chunk.outcome[3] == "adaptive/one"
+    assert torch.equal(chunk.x_worst[0], X[0].flip(-1))  # the adaptive attack's point is the worst case
