@@ -142,3 +142,16 @@ def test_the_first_adaptive_attack_names_an_example_the_cascade_left_robust(scri
     assert chunk.outcome[0] == "adaptive/two"  # position 0 of the adaptive cascade
     assert chunk.outcome[3] == "adaptive/one"
     assert torch.equal(chunk.x_worst[0], X[0].flip(-1))  # the adaptive attack's point is the worst case
+
+
+def test_the_trace_probe_names_an_example_only_its_iterates_broke(scripted, monkeypatch):
+    def run_probes(model, counter, x, y, correct, eps, norm, th, seed):  # noqa: ANN001
+        n = x.shape[0]
+        return {"trace_ever": [i == 0 for i in range(n)], "noise_broken": [i in (0, 2) for i in range(n)]}, \
+            (swapped(x, [0, 2]), swapped(x, [0]))
+
+    monkeypatch.setattr(cascade, "run_probes", run_probes)
+    chunk, _ = cascade.evaluate_chunk(context([FIRST], []), 0, X, Y, lambda: None)
+    # 0: the trace probe's iterate broke it (named before the noise probe, which also did); 2: noise only
+    assert chunk.outcome == ["probe/trace-pgd", "first", "probe/noise", "robust", "clean_error"]
+    assert torch.equal(chunk.x_worst[0], X[0].flip(-1))
