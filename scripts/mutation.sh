@@ -8,12 +8,7 @@
 # with site-packages on PYTHONPATH: the installed package's .pth import hook would otherwise
 # import robustbench_logits from the work tree before mutmut's mutated copy. One process, one thread, niced.
 set -euo pipefail
-repo=$(git rev-parse --show-toplevel)
-workdir=$1
-tests=$2
-shift 2
-python=$repo/.venv/bin/python
-site=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+source "$(dirname "${BASH_SOURCE[0]}")/mutation_args.sh"  # sets repo, workdir, tests, python, site; shifts 2
 mkdir -p "$workdir"
 git -C "$repo" archive HEAD | tar -x -C "$workdir"  # refreshed each call; mutmut keeps unchanged functions' results
 # This stage's test pool (mutmut then picks, per mutated function, the tests that call it).

@@ -6,12 +6,7 @@
 #
 #   scripts/mutation_by_hand.sh WORKDIR "TEST FILES" NAME...
 set -uo pipefail
-repo=$(git rev-parse --show-toplevel)
-workdir=$1
-tests=$2
-shift 2
-python=$repo/.venv/bin/python
-site=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+source "$(dirname "${BASH_SOURCE[0]}")/mutation_args.sh"  # sets repo, workdir, tests, python, site; shifts 2
 cd "$workdir" || exit 1
 export PYTHONPATH="$PWD:$site" OMP_NUM_THREADS=1
 for name in "$@"; do
