@@ -59,7 +59,7 @@ def bench_evaluation(n: int, rounds: int) -> dict[str, Any]:
             x, y, batch_size=250)
         seen["direct"] = _accuracy(model, x_adv, y)
 
-    independent_specs = EvaluationSuite.full("Linf", 10).cascade()
+    independent_specs = EvaluationSuite.full("Linf").cascade()
 
     def independent() -> None:
         for position, spec in enumerate(independent_specs):

@@ -1,7 +1,7 @@
 """The indicator rules, grading and escalation order on hand-built outcomes (no model, no attack).
 
 `test_evaluation_indicators.py` fires each indicator on a model built to trigger it; this file pins
-each rule's arithmetic: the threshold (at it: quiet; one example beyond: fired), who counts (a
+each rule's arithmetic: the threshold (one example below the first significant count: quiet; at it: fired), who counts (a
 clean error never does), the statistic, the example list and the exact p-value written out. They
 run in milliseconds, so mutation testing of the evaluation package gets a verdict per mutant fast.
 """
@@ -13,6 +13,7 @@ import pytest
 from robustbench_logits.attacks import AttackSpec
 from robustbench_logits.evaluation.escalation import FAMILIES, Ladders, next_family
 from robustbench_logits.evaluation.indicators import CATALOGUE, Indicator, compute_indicators, grade
+from robustbench_logits.evaluation.statistics import share_exceeds_p
 from robustbench_logits.evaluation.suite import DiagnosticThresholds
 
 N = 100
@@ -46,25 +47,43 @@ def test_a_clean_evaluation_fires_nothing():
     assert fired(outcomes(), [PGD, FGSM, LONG, SQUARE, TRANSFER], ADAPTIVE) == {}
 
 
-@pytest.mark.parametrize("key, name, limit", [
-    ("zero_grad", "zero_gradients", 1),       # 1 % of 100: share must exceed 0.01
-    ("unstable", "unstable_predictions", 5),  # 5 %
-    ("large_eps_correct", "large_eps_not_broken", 5),  # 5 %
-    ("probabilities", "probabilities_output", 50),     # more than half
+@pytest.mark.parametrize("key, name, first, p_below, p_at", [
+    # the exact one-sided binomial test of k in 100 against the threshold share, written out:
+    # 1 %: P(X >= 3) = 0.0794, P(X >= 4) = 0.0184; 5 %: P(X >= 9) = 0.0631, P(X >= 10) = 0.0282
+    ("zero_grad", "zero_gradients", 4, 0.0794, 0.0184),
+    ("unstable", "unstable_predictions", 10, 0.0631, 0.0282),
+    ("large_eps_correct", "large_eps_not_broken", 10, 0.0631, 0.0282),
 ])
-def test_share_rules_fire_one_example_past_the_threshold(key, name, limit):
-    assert name not in fired(outcomes(**{key: list(range(limit))}))
-    found = fired(outcomes(**{key: list(range(limit + 1))}))[name]
-    assert found.statistic == pytest.approx((limit + 1) / N)
-    assert found.examples == list(range(limit + 1))
+def test_share_rules_fire_once_the_share_is_significantly_above_the_threshold(key, name, first, p_below, p_at):
+    assert name not in fired(outcomes(**{key: list(range(first - 1))}))
+    found = fired(outcomes(**{key: list(range(first))}))[name]
+    assert found.statistic == pytest.approx(first / N)
+    assert found.examples == list(range(first))
+    assert found.p_value == pytest.approx(p_at, abs=1e-4)
+    assert f"p = {p_at:.2g}" in found.message
+    assert share_exceeds_p(first - 1, N, found.threshold) == pytest.approx(p_below, abs=1e-4)
+
+
+def test_one_example_in_sixteen_is_not_evidence_of_a_five_percent_share():
+    # the false alarm that started an EOT round in the harness benchmark (issue 13): 1/16 = 6.25 % > 5 %
+    assert "unstable_predictions" not in fired(outcomes(16, unstable=[3]))
+    assert "unstable_predictions" not in fired(outcomes(16, unstable=[3, 4]))  # P(X >= 2) = 0.19
+    assert "unstable_predictions" in fired(outcomes(16, unstable=[3, 4, 5]))  # P(X >= 3) = 0.043
+
+
+def test_probabilities_rule_fires_past_half_of_the_examples():
+    # a structural check (logits or probabilities), not an estimated share: a plain majority
+    assert "probabilities_output" not in fired(outcomes(probabilities=list(range(50))))
+    found = fired(outcomes(probabilities=list(range(51))))["probabilities_output"]
+    assert (found.statistic, found.examples) == (0.51, list(range(51)))
 
 
 def test_zero_gradients_count_only_clean_correct_examples():
-    merged = outcomes(zero_grad=[0, 1, 2])
+    merged = outcomes(zero_grad=[0, 1, 2, 3, 4])
     merged["correct"][0] = merged["correct"][1] = False  # a clean error's zero gradient says nothing
-    assert "zero_gradients" not in fired(merged)  # 1/100 left: not above 1 %
+    assert "zero_gradients" not in fired(merged)  # 3/100 left: p = 0.079
     merged["correct"][1] = True
-    assert fired(merged)["zero_gradients"].examples == [1, 2]
+    assert fired(merged)["zero_gradients"].examples == [1, 2, 3, 4]
 
 
 def test_any_randomised_or_batch_dependent_example_fires():
@@ -94,14 +113,16 @@ def test_silent_success_ignores_examples_an_attack_broke_or_the_trace_ended_adve
 
 
 def test_incomplete_optimisation_is_a_share_of_the_examples_the_trace_left_robust():
-    # 50 examples the trace PGD broke (trace_final), 50 it left: 10 % of 50 is 5
+    # 50 examples the trace PGD broke (trace_final), 50 it left: against 10 % of 50, P(X >= 9) = 0.058, P(X >= 10) = 0.025
     broke = list(range(50, 100))
-    assert "incomplete_optimisation" not in fired(outcomes(trace_final=broke, incomplete=[0, 1, 2, 3, 4]))
-    found = fired(outcomes(trace_final=broke, incomplete=[0, 1, 2, 3, 4, 5]))["incomplete_optimisation"]
-    assert found.statistic == pytest.approx(6 / 50)
-    assert found.examples == [0, 1, 2, 3, 4, 5]
+    nine = list(range(9))
+    assert "incomplete_optimisation" not in fired(outcomes(trace_final=broke, incomplete=nine))
+    found = fired(outcomes(trace_final=broke, incomplete=nine + [9]))["incomplete_optimisation"]
+    assert found.statistic == pytest.approx(10 / 50)
+    assert found.examples == list(range(10))
+    assert found.p_value == pytest.approx(0.0245, abs=1e-4)
     # a rising loss on an example the trace already broke does not count
-    assert "incomplete_optimisation" not in fired(outcomes(trace_final=broke, incomplete=[0, 1, 2, 3, 4, 50, 51]))
+    assert "incomplete_optimisation" not in fired(outcomes(trace_final=broke, incomplete=nine + [50, 51]))
 
 
 def broken_by(positions: dict[int, list[int]]) -> dict[str, list]:
@@ -229,7 +250,7 @@ def test_next_family_skips_settled_and_exhausted_families():
 
 def _all_fire() -> tuple[dict[str, Indicator], int]:
     """One evaluation on which every outcome-driven indicator fires, with its counts written out."""
-    merged = outcomes(zero_grad=[0, 1], unstable=list(range(6)), large_eps_correct=list(range(6)),
+    merged = outcomes(zero_grad=[0, 1, 2, 3], unstable=list(range(10)), large_eps_correct=list(range(10)),
                       probabilities=list(range(51)), randomised=[3], batch_dependent=[7],
                       trace_ever=[90, 91, 92, 93, 94])
     for i in range(80, 85):
@@ -238,9 +259,9 @@ def _all_fire() -> tuple[dict[str, Indicator], int]:
 
 
 @pytest.mark.parametrize("name, statistic, threshold, examples, words", [
-    ("zero_gradients", 2 / N, 0.01, [0, 1], ["exactly zero input gradient on 2/100"]),
-    ("unstable_predictions", 6 / N, 0.05, list(range(6)), ["0.1 eps", "6/100"]),
-    ("large_eps_not_broken", 6 / N, 0.05, list(range(6)), ["accuracy 6.0%", "PGD-40", "eps = 1", "at eps = 1 (every"]),
+    ("zero_gradients", 4 / N, 0.01, [0, 1, 2, 3], ["exactly zero input gradient on 4/100", "above 1%: exact binomial p = 0.018"]),
+    ("unstable_predictions", 10 / N, 0.05, list(range(10)), ["0.1 eps", "10/100", "above 5%: exact binomial p = 0.028"]),
+    ("large_eps_not_broken", 10 / N, 0.05, list(range(10)), ["accuracy 10.0%", "PGD-40", "eps = 1", "at eps = 1 (every"]),
     ("probabilities_output", 51 / N, 0.5, list(range(51)), ["51/100", "probabilities (in [0, 1], summing to 1), not logits"]),
     ("randomised_forward", 1 / N, 0.0, [3], ["two forward passes differ on 1/100"]),
     ("batch_size_dependence", 1, 0.0, [7], ["1 examples get other logits alone than in their batch"]),
@@ -259,9 +280,9 @@ def test_each_indicator_records_its_statistic_threshold_examples_and_evidence(na
 
 def test_incomplete_and_adaptive_record_their_evidence():
     broke = list(range(50, 100))
-    found = fired(outcomes(trace_final=broke, incomplete=list(range(6))))["incomplete_optimisation"]
-    assert (found.threshold, found.examples) == (0.1, list(range(6)))
-    assert "rose by > 5% in its last 10 steps on 6/50" in found.message
+    found = fired(outcomes(trace_final=broke, incomplete=list(range(10))))["incomplete_optimisation"]
+    assert (found.threshold, found.examples) == (0.1, list(range(10)))
+    assert "rose by > 5% in its last 10 steps on 10/50" in found.message
     merged = outcomes()
     for i in range(6):
         merged["adaptive_broken_by"][i] = 0

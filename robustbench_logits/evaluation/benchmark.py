@@ -42,11 +42,11 @@ from robustbench_logits.evaluation.cascade import (
     run_round_on_chunk,
 )
 from robustbench_logits.evaluation.escalation import EscalationBudget, build_ladders, next_family, resolve_budget
-from robustbench_logits.evaluation.indicators import CATALOGUE, Indicator, compute_indicators, grade
+from robustbench_logits.evaluation.indicators import CATALOGUE, SHARE_RULE, Indicator, compute_indicators, grade
 from robustbench_logits.evaluation.inputs import check_inputs, eval_mode, resolve_dataset, state_dict_sha256
 from robustbench_logits.evaluation.probes import large_eps
 from robustbench_logits.evaluation.result import BenchmarkResult
-from robustbench_logits.evaluation.statistics import ci95, noise_allowance
+from robustbench_logits.evaluation.statistics import ci95, noise_allowance, share_exceeds_p
 from robustbench_logits.evaluation.suite import (
     AUTOATTACK_STANDARD,
     AUTOATTACK_TARGET_CLASSES,
@@ -68,13 +68,13 @@ def _resolve_surrogate(surrogate: nn.Module | str | None, device: torch.device) 
     return load_model(surrogate).to(device).eval(), surrogate
 
 
-def _resolve_suite(suite: str | EvaluationSuite, threat_model: str, num_classes: int) -> EvaluationSuite:
+def _resolve_suite(suite: str | EvaluationSuite, threat_model: str) -> EvaluationSuite:
     if isinstance(suite, EvaluationSuite):
         return dataclasses.replace(suite, attacks=list(suite.attacks))  # extra_attacks must not edit the caller's
     if suite == "standard":
         return EvaluationSuite.standard()
     if suite == "full":
-        return EvaluationSuite.full(threat_model, num_classes)
+        return EvaluationSuite.full(threat_model)
     raise UserError(f"unknown suite {suite!r}: use 'standard', 'full' or an EvaluationSuite")
 
 
@@ -148,7 +148,7 @@ def benchmark(
         check_inputs(model, x, y, num_classes, device)
         with torch.no_grad():
             num_classes = num_classes or int(model(x[:1].to(device)).shape[1])
-        suite = _resolve_suite(suite, threat_model, num_classes)
+        suite = _resolve_suite(suite, threat_model)
         if suite.autoattack and num_classes < AUTOATTACK_TARGET_CLASSES + 1:
             # pyautoattack would fail with an IndexError deep inside APGD-T; fewer targets is not "standard"
             raise UserError(f"AutoAttack standard attacks {AUTOATTACK_TARGET_CLASSES} target classes, so it needs at "
@@ -303,7 +303,7 @@ def _recheck_large_eps(ctx: Context, chunks: list[Chunk], fired: list[Indicator]
         if indicator.name == "large_eps_not_broken":
             indicator.extra["after_escalation"] = total / n
             indicator.message += f"; after escalation's views: {total / n:.1%}"
-    return total / n <= ctx.thresholds.large_eps_max_acc
+    return share_exceeds_p(total, n, ctx.thresholds.large_eps_max_acc) >= ctx.thresholds.alpha  # as the indicator's rule
 
 
 def _assemble(ctx: Context, suite: EvaluationSuite, dataset: str, n: int, merged: dict[str, list[Any]],
@@ -350,7 +350,7 @@ def _assemble(ctx: Context, suite: EvaluationSuite, dataset: str, n: int, merged
                    "zero_gradient_share": sum(merged["zero_grad"]) / n,
                    "noise_broken": sum(merged["noise_broken"]), "unstable": sum(merged["unstable"]),
                    "trace_steps": ctx.thresholds.trace_steps},
-        "thresholds": dataclasses.asdict(ctx.thresholds),
+        "thresholds": {**dataclasses.asdict(ctx.thresholds), "share_rule": SHARE_RULE},
         "indicator_catalogue": {name: dataclasses.asdict(m) for name, m in CATALOGUE.items()},
         "straight_through_ops": ladder_ops,
         "per_example": per_example,

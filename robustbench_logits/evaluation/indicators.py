@@ -10,6 +10,12 @@ Two severities (docs/evaluation.md, "Indicator catalogue"):
   replaced them, the result depends on batching or does not re-score). A worst case of 0 robust
   examples cannot overestimate: there only the last two stay ``unreliable``.
 
+A share threshold (zero gradients 1 %, unstable predictions 5 %, incomplete optimisation 10 %,
+large-eps accuracy 5 %) fires when the measured share is significantly above it: the exact
+one-sided binomial test at ``alpha`` (:func:`.statistics.share_exceeds_p`), so a single example
+of a 16-example run does not start an escalation round, and at n = 1000 the 5 % rules fire from
+63 examples on instead of 51.
+
 Comparisons of two attacks use the exact McNemar test on their discordant examples
 (:func:`.statistics.discordance_p`). In the cascade a later attack runs only on the examples the
 earlier ones left robust, so the other direction ``c`` is unobserved and taken as 0 (the sign test);
@@ -22,10 +28,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from robustbench_logits.attacks import AttackSpec
-from robustbench_logits.evaluation.statistics import discordance_p
+from robustbench_logits.evaluation.statistics import discordance_p, share_exceeds_p
 from robustbench_logits.evaluation.suite import DiagnosticThresholds
 
-__all__ = ["CATALOGUE", "Indicator", "Meaning", "compute_indicators", "grade"]
+__all__ = ["CATALOGUE", "SHARE_RULE", "Indicator", "Meaning", "compute_indicators", "grade"]
+
+
+#: How a share threshold decides (written into every result's provenance; records before it used "share > threshold").
+SHARE_RULE = "share significantly above the threshold: exact one-sided binomial test at alpha"
 
 
 @dataclass(frozen=True)
@@ -46,12 +56,12 @@ _CARLINI = "Carlini et al., On Evaluating Adversarial Robustness, 2019"
 #: name -> meaning. docs/evaluation.md has one section per entry.
 CATALOGUE: dict[str, Meaning] = {
     "zero_gradients": Meaning(
-        "clean-correct examples whose CE input gradient is exactly zero", "share of n > zero_grad_share (1 %)",
+        "clean-correct examples whose CE input gradient is exactly zero", "share of n above zero_grad_share (1 %): exact one-sided binomial test p < alpha",
         f"{_PINTOR} (unavailable gradients); AutoAttack check_zero_gradients",
         "gradient-based attacks have nothing to follow", ("straight_through", "black_box")),
     "unstable_predictions": Meaning(
         "clean-correct examples whose prediction flips under uniform noise of 0.1 eps (8 draws)",
-        "share of n > unstable_share (5 %)", f"{_PINTOR} (unstable predictions); {_CARLINI} sec. 4.6",
+        "share of n above unstable_share (5 %): exact one-sided binomial test p < alpha", f"{_PINTOR} (unstable predictions); {_CARLINI} sec. 4.6",
         "the loss surface is noisy or shattered: single gradients mislead", ("eot", "straight_through")),
     "silent_success": Meaning(
         "examples every attack left robust but an iterate of the trace PGD was adversarial while its returned point was not",
@@ -59,7 +69,7 @@ CATALOGUE: dict[str, Meaning] = {
         "attacks lose adversarial points they passed; those iterates count in the worst case", ("white_box",)),
     "incomplete_optimisation": Meaning(
         "examples the trace PGD left robust whose best CE loss still rose by > 5 % in its last 10 of 50 steps",
-        "share of those left robust > incomplete_share (10 %)", f"{_PINTOR} (incomplete optimisation)",
+        "share of those left robust above incomplete_share (10 %): exact one-sided binomial test p < alpha", f"{_PINTOR} (incomplete optimisation)",
         "more iterations would likely break more", ("white_box",)),
     "transfer_beats_white_box": Meaning(
         "examples a transfer attack (from a surrogate) broke that the white-box attacks left robust",
@@ -67,7 +77,7 @@ CATALOGUE: dict[str, Meaning] = {
         "the model's own gradients are worse than a surrogate's", ("transfer", "straight_through")),
     "large_eps_not_broken": Meaning(
         "clean-correct examples PGD cannot break at eps = 1 (L-inf; sqrt(d) L2), where every image is reachable",
-        "accuracy > large_eps_max_acc (5 %)", f"{_PINTOR} (unconstrained attack failure); {_CARLINI}; PC-LC",
+        "accuracy above large_eps_max_acc (5 %): exact one-sided binomial test p < alpha", f"{_PINTOR} (unconstrained attack failure); {_CARLINI}; PC-LC",
         "the attack, not the model, is failing", ("straight_through", "eot", "log_probabilities")),
     "single_step_beats_iterative": Meaning(
         "examples FGSM broke that every iterative attack left robust", "exact McNemar (sign) test p < alpha",
@@ -154,6 +164,14 @@ def _cascade_comparison(name: str, categories: set[str], before_categories: set[
                      f"{'; '.join(evidence)} (exact sign test p = {p:.2g} < {alpha:g})", p)
 
 
+def _share_rule(name: str, hits: list[int], n: int, share: float, alpha: float, evidence: str) -> Indicator | None:
+    """The indicator when ``len(hits) / n`` is significantly above ``share`` (exact one-sided binomial test)."""
+    p = share_exceeds_p(len(hits), n, share)
+    if not hits or p >= alpha:
+        return None
+    return Indicator(name, len(hits) / n, share, hits, f"{evidence} (above {share:.0%}: exact binomial p = {p:.2g} < {alpha:g})", p)
+
+
 def compute_indicators(merged: dict[str, list[Any]], cascade: list[AttackSpec], adaptive: list[AttackSpec],
                        th: DiagnosticThresholds, large_eps: float) -> list[Indicator]:
     """Every indicator that fires on the base evaluation's per-example outcomes and probes."""
@@ -166,13 +184,13 @@ def compute_indicators(merged: dict[str, list[Any]], cascade: list[AttackSpec], 
         return [i for i, f in enumerate(flags) if f]
 
     zero = where([c and z for c, z in zip(correct, merged["zero_grad"])])
-    if len(zero) / n > th.zero_grad_share:
-        fired.append(Indicator("zero_gradients", len(zero) / n, th.zero_grad_share, zero,
-                               f"the CE loss has an exactly zero input gradient on {len(zero)}/{n} examples"))
     unstable = where(merged["unstable"])
-    if len(unstable) / n > th.unstable_share:
-        fired.append(Indicator("unstable_predictions", len(unstable) / n, th.unstable_share, unstable,
-                               f"uniform noise of {th.noise_scale:g} eps flips the prediction of {len(unstable)}/{n} examples"))
+    fired += [found for found in (
+        _share_rule("zero_gradients", zero, n, th.zero_grad_share, th.alpha,
+                    f"the CE loss has an exactly zero input gradient on {len(zero)}/{n} examples"),
+        _share_rule("unstable_predictions", unstable, n, th.unstable_share, th.alpha,
+                    f"uniform noise of {th.noise_scale:g} eps flips the prediction of {len(unstable)}/{n} examples"),
+    ) if found is not None]
     robust_all = [r and a == -1 for r, a in zip(cascade_robust, merged["adaptive_broken_by"])]
     silent = where([r and e and not f for r, e, f in zip(robust_all, merged["trace_ever"], merged["trace_final"])])
     if silent and discordance_p(len(silent), 0) < th.alpha:
@@ -182,10 +200,11 @@ def compute_indicators(merged: dict[str, list[Any]], cascade: list[AttackSpec], 
                                f"and its returned point was not (p = {p:.2g}); those iterates count in the worst case", p))
     left = [c and not f for c, f in zip(correct, merged["trace_final"])]
     incomplete = where([lf and inc for lf, inc in zip(left, merged["incomplete"])])
-    if sum(left) and len(incomplete) / sum(left) > th.incomplete_share:
-        fired.append(Indicator("incomplete_optimisation", len(incomplete) / sum(left), th.incomplete_share, incomplete,
-                               f"the trace PGD's best loss still rose by > {th.incomplete_rise:.0%} in its last "
-                               f"{th.incomplete_tail} steps on {len(incomplete)}/{sum(left)} examples it left robust"))
+    found = _share_rule("incomplete_optimisation", incomplete, sum(left), th.incomplete_share, th.alpha,
+                        f"the trace PGD's best loss still rose by > {th.incomplete_rise:.0%} in its last "
+                        f"{th.incomplete_tail} steps on {len(incomplete)}/{sum(left)} examples it left robust")
+    if found is not None:
+        fired.append(found)
     for name, categories, before in (
         ("single_step_beats_iterative", {"single_step"}, {"white_box"}),
         ("more_iterations_still_lowering", {"long"}, {"white_box"}),
@@ -196,10 +215,11 @@ def compute_indicators(merged: dict[str, list[Any]], cascade: list[AttackSpec], 
         if found is not None:
             fired.append(found)
     large_correct = where(merged["large_eps_correct"])
-    if len(large_correct) / n > th.large_eps_max_acc:
-        fired.append(Indicator("large_eps_not_broken", len(large_correct) / n, th.large_eps_max_acc, large_correct,
-                               f"accuracy {len(large_correct) / n:.1%} under PGD-{th.large_eps_steps} at eps = {large_eps:g} "
-                               "(every image is reachable: should be near 0)"))
+    found = _share_rule("large_eps_not_broken", large_correct, n, th.large_eps_max_acc, th.alpha,
+                        f"accuracy {len(large_correct) / n:.1%} under PGD-{th.large_eps_steps} at eps = {large_eps:g} "
+                        "(every image is reachable: should be near 0)")
+    if found is not None:
+        fired.append(found)
     noise_b = where([r and nb for r, nb in zip(cascade_robust, merged["noise_broken"])])
     noise_c = sum(1 for c, r, nb in zip(correct, cascade_robust, merged["noise_broken"]) if c and not r and not nb)
     if noise_b and discordance_p(len(noise_b), noise_c) < th.alpha:

@@ -1,16 +1,19 @@
-"""The two statistical tools every verdict uses, both from scipy (not hand-written).
+"""The statistical tools every verdict uses, all exact binomial tests from scipy (not hand-written).
 
 * :func:`ci95`: the exact 95 % Clopper-Pearson interval of an accuracy ``k / n``.
 * :func:`discordance_p`: the exact McNemar test on the discordant examples of two attacks
   run on the same examples (a binomial test on ``b`` vs ``c``, one-sided: "the challenger is
   stronger"); with ``c = 0`` it is the sign test ``0.5 ** b``.
+* :func:`share_exceeds_p`: the exact one-sided binomial test that a share measured on ``n``
+  examples exceeds a threshold share (the share-threshold indicators: one example in 16 is not
+  evidence that more than 5 % of a dataset is affected).
 """
 
 from __future__ import annotations
 
 from scipy.stats import binomtest
 
-__all__ = ["ci95", "discordance_p", "noise_allowance"]
+__all__ = ["ci95", "discordance_p", "noise_allowance", "share_exceeds_p"]
 
 
 def ci95(k: int, n: int) -> list[float] | None:
@@ -26,6 +29,13 @@ def discordance_p(b: int, c: int) -> float:
     if b + c == 0:
         return 1.0
     return float(binomtest(int(b), int(b + c), 0.5, alternative="greater").pvalue)
+
+
+def share_exceeds_p(k: int, n: int, share: float) -> float:
+    """One-sided exact binomial p-value that the true share behind ``k`` of ``n`` exceeds ``share``."""
+    if n <= 0:
+        return 1.0
+    return float(binomtest(int(k), int(n), share, alternative="greater").pvalue)
 
 
 def noise_allowance(alpha: float) -> int:
