@@ -141,6 +141,22 @@ def test_fallbacks_are_noted_and_missing_settings_refused() -> None:
         get_recipe("lcat").setup("tiny_imagenet", "resnet18_cifar")
 
 
+def test_fallback_prefers_the_architecture_on_the_sibling_dataset_then_the_dataset() -> None:
+    # standard has mnist/cnn2c2f (Kanai) and fashion_mnist/lenet5 (PC-LC): a Fashion-MNIST 2C2F baseline
+    # trains as Kanai's 2C2F heads do, not with PC-LC's LeNet-5 optimiser
+    standard = get_recipe("standard")
+    fmnist_2c2f = standard.setup("fashion_mnist", "cnn2c2f")
+    assert (fmnist_2c2f.optimizer, fmnist_2c2f.momentum, fmnist_2c2f.batch_size) == ("sgd", 0.5, 64)
+    assert "using the mnist/cnn2c2f one" in fmnist_2c2f.notes[-1]
+    # no 2C2F setting on either dataset: the same dataset's other architecture
+    assert "using the fashion_mnist/lenet5 one" in standard.setup("fashion_mnist", "resnet18_cifar").notes[-1]
+    # an exact match wins over everything, and carries no fallback note
+    exact = standard.setup("fashion_mnist", "lenet5")
+    assert exact.optimizer == "adam" and not any("no paper setting" in note for note in exact.notes)
+    # CIFAR-100 WRN: LMA-AT's CIFAR-10 WRN setting before its CIFAR-100 ResNet-18 one
+    assert "using the cifar10/wide_resnet34_10 one" in get_recipe("pgd-at").setup("cifar100", "wide_resnet34_10").notes[-1]
+
+
 def test_cli_lists_every_recipe_with_its_paper() -> None:
     result = CliRunner().invoke(app, ["train", "--list"])
     assert result.exit_code == 0
