@@ -83,14 +83,17 @@ def _plain(name: str, tag: str, recipe: str, dataset: str, arch: str = "cnn2c2f"
                    budget=kw.pop("budget", "paper setting, stopped at convergence (at most 30 epochs)"), **kw)
 
 
-def _pc(name: str, tag: str, recipe: str, dataset: str, lr: float | None = None) -> ZooPlan:
-    """PC / PC-LC on LeNet-5: 8 CE warm-up epochs then 8 of the method (paper: 50 + 50)."""
+def _pc(name: str, tag: str, recipe: str, dataset: str, lr: float | None = None, epochs: int = 16) -> ZooPlan:
+    """PC / PC-LC on LeNet-5: 8 CE warm-up epochs then the method (paper: 50 + 50). ``epochs=16`` is a
+    fixed plan (the MNIST models converged in it); a larger ``epochs`` is a ceiling with 16 at least."""
     changes: dict[str, Any] = {"hyperparameters": {"ce_warmup_epochs": 8}}
-    budget = "16 of the paper's 100 epochs (8 CE warm-up + 8 of the method; paper 50 + 50)"
+    budget = (f"16 of the paper's 100 epochs (8 CE warm-up + 8 of the method; paper 50 + 50)" if epochs == 16 else
+              f"at most {epochs} of the paper's 100 epochs (8 CE warm-up + up to {epochs - 8} of the method; paper "
+              "50 + 50), stopped at convergence (16 at least)")
     if lr is not None:
         changes["lr"] = lr
         budget += f"; Adam lr {lr:g} instead of the paper's 0.01 (at 0.01 PC without LC collapsed to one class)"
-    return ZooPlan(name, tag, recipe, dataset, "lenet5", 16, setup_changes=changes, budget=budget)
+    return ZooPlan(name, tag, recipe, dataset, "lenet5", epochs, None if epochs == 16 else 16, setup_changes=changes, budget=budget)
 
 
 def _at(name: str, tag: str, recipe: str, dataset: str, arch: str = "cnn2c2f", epochs: int = 20, steps: int = 5, **kw: Any) -> ZooPlan:
@@ -152,8 +155,10 @@ PLANS = [
     _plain("", "cnn2c2f.l_blf_fashion_mnist", "l-blf", "fashion_mnist"),
     _plain("", "cnn2c2f.tanh_fashion_mnist", "tanh", "fashion_mnist"),
     _plain("", "cnn2c2f.ice_tanh_fashion_mnist", "lcat-ice-tanh", "fashion_mnist"),
-    _pc("_lr0.001", "lenet5.pc_lr0p001_fashion_mnist", "pc", "fashion_mnist", lr=0.001),
-    _pc("", "lenet5.pc_lc_fashion_mnist", "pc-lc", "fashion_mnist"),
+    # Not converged in the fixed 16-epoch plan (validation PGD accuracy still falling 1-4 points between the
+    # last fifths): a 40-epoch ceiling.
+    _pc("_lr0.001", "lenet5.pc_lr0p001_fashion_mnist", "pc", "fashion_mnist", lr=0.001, epochs=40),
+    _pc("", "lenet5.pc_lc_fashion_mnist", "pc-lc", "fashion_mnist", epochs=40),
     # --- fast AT on 2C2F (one FGSM step: about a third of the cost of PGD-5 training) ---
     ZooPlan("", "cnn2c2f.fast_at_fashion_mnist", "fast-at", "fashion_mnist", "cnn2c2f", 10,
             budget="Wong et al.'s MNIST setting at eps 0.1 (10 epochs, FGSM-RS step 1.25 eps, cyclic Adam 5e-3)"),

@@ -396,12 +396,21 @@ def test_validation_split_is_carved_from_the_training_set_and_the_test_set_is_ne
         train("standard", "mnist", "cnn2c2f", tmp_path / "c", preset="cpu", val_size=32, progress=False, threads=1)
 
 
-def test_converged_means_under_one_point_over_the_last_fifth() -> None:
+def test_converged_means_under_one_point_between_the_last_fifth_and_the_fifth_before() -> None:
     assert not converged([0.1, 0.2, 0.3, 0.4])  # too few epochs to judge
-    assert converged([0.1, 0.5, 0.8, 0.9, 0.905])  # last fifth = 1 epoch: 0.9 -> 0.905
+    assert converged([0.1, 0.5, 0.8, 0.9, 0.905])  # fifth = 1 epoch: 0.9 -> 0.905
     assert not converged([0.1, 0.5, 0.8, 0.88, 0.9])  # 2 points
-    curve = [0.5] * 6 + [0.80, 0.805, 0.809, 0.802]  # 10 epochs: the last 2 against epoch 8
-    assert converged(curve) and not converged(curve[:-1] + [0.79])
+    # 10 epochs, fifth = 2: mean of epochs 9-10 against epochs 7-8
+    assert converged([0.5] * 6 + [0.5, 0.5, 0.509, 0.509])  # 0.9 points
+    assert not converged([0.5] * 6 + [0.5, 0.5, 0.511, 0.511])  # 1.1 points
+    assert not converged([0.5] * 6 + [0.5, 0.5, 0.489, 0.489])  # falling counts too
+    # a flat but noisy curve (3 points between neighbours, the validation PGD's epoch-to-epoch noise) converges;
+    # the earlier max - min rule called it unconverged
+    assert converged([0.2, 0.4, 0.5, 0.5, 0.5, 0.5, 0.52, 0.48, 0.49, 0.51])
+    # a steady rise of 0.6 points per epoch is 1.2 points between fifths, however smooth
+    assert not converged([0.5 + 0.006 * i for i in range(10)])
+    # only the last two fifths count: what came before them does not
+    assert converged([0.0, 0.9, 0.1, 0.8, 0.3, 0.7, 0.6, 0.6, 0.605, 0.6])
 
 
 def _scripted_robust(monkeypatch: pytest.MonkeyPatch, values: list[float]) -> None:
@@ -425,7 +434,7 @@ def test_min_epochs_turns_epochs_into_a_ceiling_reached_only_without_convergence
     recipe = get_recipe("standard")
     setup = dataclasses.replace(recipe.setup("mnist", "cnn2c2f", "cpu"), epochs=9, min_epochs=5)
     capped = dataclasses.replace(recipe, setups=(setup,))
-    curve = [0.0, 0.2, 0.4, 0.45, 0.47, 0.475, 0.478, 0.6]  # converged at epoch 7: .47 -> .478 over epochs 5-7
+    curve = [0.0, 0.2, 0.4, 0.45, 0.47, 0.46, 0.465, 0.6]  # converged at epoch 7: epochs 6-7 average .4625, epochs 4-5 .46
     _scripted_robust(monkeypatch, curve)
     meta = _run(tmp_path / "a", tiny, capped, epochs=None, preset=None).metadata
     assert meta["epochs_done"] == 7 and meta["converged"] and meta["stopped"].startswith("converged")
@@ -433,6 +442,24 @@ def test_min_epochs_turns_epochs_into_a_ceiling_reached_only_without_convergence
     _scripted_robust(monkeypatch, [0.1 * i for i in range(9)])
     meta = _run(tmp_path / "b", tiny, capped, epochs=None, preset=None).metadata
     assert meta["epochs_done"] == 9 and not meta["converged"] and meta["stopped"] is None
+
+
+def test_a_run_stopped_by_an_older_rule_goes_on_when_the_current_rule_would_not_stop_it(
+    tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recipe = get_recipe("standard")
+    setup = dataclasses.replace(recipe.setup("mnist", "cnn2c2f", "cpu"), epochs=7, min_epochs=5)
+    capped = dataclasses.replace(recipe, setups=(setup,))
+    rising = [0.1 * i for i in range(7)]
+    _scripted_robust(monkeypatch, rising)
+    monkeypatch.setattr(TRAIN_MODULE, "converged", lambda curve: True)  # an older, laxer rule
+    first = _run(tmp_path, tiny, capped, epochs=None, preset=None).metadata
+    assert first["epochs_done"] == 5 and first["stopped"].startswith("converged")
+    monkeypatch.setattr(TRAIN_MODULE, "converged", converged)
+    _scripted_robust(monkeypatch, rising[5:])
+    again = _run(tmp_path, tiny, capped, epochs=None, preset=None).metadata
+    assert again["epochs_done"] == 7 and again["stopped"] is None and not again["converged"]
+    assert [h["val_robust_accuracy"] for h in again["history"]] == rising
 
 
 def test_cyclic_lr_is_a_triangle_peaking_at_two_fifths() -> None:
