@@ -30,9 +30,9 @@ from robustbench_logits.attacks import run_attack
 from robustbench_logits.data import load_dataset
 from robustbench_logits.evaluation import EvaluationSuite, eps_sweep
 
-ROBUST_MODEL = "Madry2018PGDAT_2C2F"
+ROBUST_MODEL = "cnn2c2f.pgd_at_mnist"  # timm tags: a zoo name can exist for several datasets
 # Its evaluation fires masking indicators (S-Tanh head), so escalation rounds run: their cost shows.
-ESCALATING_MODEL = "AnonymousLCAT_2C2F_lambda0.01"
+ESCALATING_MODEL = "cnn2c2f.lcat_lambda0p01_mnist"
 EPS = 0.3
 SWEEP_EPS = (0.1, 0.2, 0.3)
 
