@@ -13,10 +13,16 @@ from collections.abc import Callable
 from typing import Any
 
 
-def _seconds(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def _seconds(fn: Callable[[], object], min_seconds: float = 0.0) -> float:
+    """Seconds per call of ``fn``: one call, or as many as fill ``min_seconds`` (their mean), so a
+    13 ms training step is not timed alone against the scheduler's and the timer's jitter."""
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return elapsed / calls
 
 
 def paired(a: Callable[[], object], b: Callable[[], object], pairs: int, warmup: int = 1) -> dict[str, Any]:
@@ -44,10 +50,11 @@ def paired(a: Callable[[], object], b: Callable[[], object], pairs: int, warmup:
     }
 
 
-def rotated(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> list[dict[str, float]]:
-    """Per-round seconds of each workload, run in turn (the order rotates every round), after
-    ``warmup`` untimed rounds; ratios are then taken within a round, where the machine's speed is
-    the same for all."""
+def rotated(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 1,
+            min_seconds: float = 0.0) -> list[dict[str, float]]:
+    """Per-round seconds per call of each workload, run in turn (the order rotates every round),
+    after ``warmup`` untimed rounds; ratios are then taken within a round, where the machine's
+    speed is the same for all. ``min_seconds``: each workload repeats until it fills that long."""
     names = list(fns)
     for _ in range(warmup):
         for name in names:
@@ -55,7 +62,7 @@ def rotated(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) 
     out = []
     for r in range(rounds):
         order = names[r % len(names):] + names[:r % len(names)]
-        out.append({name: _seconds(fns[name]) for name in order})
+        out.append({name: _seconds(fns[name], min_seconds) for name in order})
     return out
 
 

@@ -47,8 +47,9 @@ def _training(results: dict[str, Any]) -> list[str]:
         "batch 128, MNIST-shaped inputs. `bound`: the pass-count lower bound in CE steps: the passes a forward "
         "hook counted in the recipe's step, run bare on the recipe's model (training passes with one optimizer "
         "update; each inner-attack step as a forward + input-gradient pass with the weights frozen; "
-        "gradient-free forwards). Recipe, bound and CE steps run in rotation; `ratio / bound` is taken within "
-        "each round. Target: ratio <= 1.05 x bound.",
+        "gradient-free forwards). Recipe, bound and CE steps run in rotation, each repeated until it fills 0.2 s "
+        "(its mean per step is the sample), after one untimed round; `ratio / bound` is taken within each round. "
+        "Target: ratio <= 1.05 x bound.",
         "",
     ]
     for arch, rows in training.items():
