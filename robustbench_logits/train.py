@@ -160,6 +160,20 @@ def _fingerprint(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps({**config, "setup": setup}, sort_keys=True, default=str).encode()).hexdigest()
 
 
+# Setup fields that do not steer a run's epochs: its words, and where it stops. A finished run
+# whose configuration differs from the requested one only in these continues from its last epoch
+# (a raised epoch ceiling), bit-identical to a run started with them -- unless a schedule spans
+# all the epochs (``lr_schedule="cyclic"``), where the ceiling shapes every step.
+_DESCRIPTIVE_FIELDS = ("budget", "notes", "source")
+_CEILING_FIELDS = ("epochs", "min_epochs")
+
+
+def _trajectory(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` without the setup fields that leave its epochs unchanged."""
+    skip = set(_DESCRIPTIVE_FIELDS) | (set(_CEILING_FIELDS) if config["setup"].get("lr_schedule") is None else set())
+    return {**config, "setup": {k: v for k, v in config["setup"].items() if k not in skip}}
+
+
 def _epoch_seed(seed: int, epoch: int) -> int:
     """A seed per (run seed, epoch), the same on every rank, so a resumed epoch replays the same
     randomness. The trailing 0 is the rank the seed once included: one-process seeds are unchanged."""
@@ -591,6 +605,16 @@ class _Run:
                     handle.write(json.dumps(record) + "\n")
         return self._finish(state, config, model)
 
+    def _continues(self, state: dict[str, Any], config: dict[str, Any]) -> bool:
+        """Whether the finished run in ``out`` (its ``metadata.json`` holds the configuration it ran
+        with) differs from ``config`` only where :func:`_trajectory` looks away: a raised ceiling."""
+        try:
+            metadata = json.loads((self.out / "metadata.json").read_text())
+            ran = {key: metadata[key] for key in config}
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        return _fingerprint(ran) == state.get("fingerprint") and _trajectory(ran) == _trajectory(config)
+
     def _config(self, x_train: Tensor, x_eval: Tensor, num_classes: int) -> dict[str, Any]:
         """What must match for a checkpoint to be resumed (and what metadata records)."""
         return {
@@ -658,10 +682,11 @@ class _Run:
             state = json.loads(state_path.read_text())
         except (OSError, ValueError) as error:  # truncated or unreadable: a sentence, not a traceback
             raise TrainError(f"{state_path} is damaged ({type(error).__name__}): {damaged}") from None
-        if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
+        if not isinstance(state, dict) or (state.get("fingerprint") != fingerprint and not self._continues(state, config)):
             raise TrainError(
                 f"{self.out} holds a run with another configuration: pass a new --out, or delete it to start over"
             )
+        state["fingerprint"] = fingerprint
         directory = self.out / str(state.get("checkpoint", "<none>"))
         objective_file = directory / f"objective-rank{self.process.rank}.safetensors"
         needed = (directory / "model.safetensors", directory / "optimizer.safetensors", objective_file)

@@ -211,6 +211,32 @@ def test_resume_refuses_another_configuration(tiny: tuple[torch.Tensor, torch.Te
         _run(tmp_path, tiny, "standard", seed=4)
 
 
+def test_a_finished_run_continues_to_a_raised_epoch_ceiling(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path) -> None:
+    straight = _run(tmp_path / "straight", tiny, "lrm", epochs=3)
+    first = _run(tmp_path / "raised", tiny, "lrm", epochs=2)
+    assert first.finished and first.epochs_done == 2
+    raised = _run(tmp_path / "raised", tiny, "lrm", epochs=3)
+    assert raised.finished and raised.epochs_done == 3 and raised.sha256 == straight.sha256
+    assert [h["train_loss"] for h in raised.history] == [h["train_loss"] for h in straight.history]
+    assert raised.metadata["epochs"] == 3
+
+
+def test_a_raised_ceiling_does_not_continue_an_unfinished_run_or_another_configuration(
+    tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path
+) -> None:
+    _run(tmp_path / "a", tiny, "standard", epochs=3, stop_after=1)  # interrupted: no metadata.json says what it ran with
+    with pytest.raises(TrainError, match="another configuration"):
+        _run(tmp_path / "a", tiny, "standard", epochs=4)
+    _run(tmp_path / "b", tiny, "standard", epochs=2)
+    with pytest.raises(TrainError, match="another configuration"):
+        _run(tmp_path / "b", tiny, "standard", epochs=3, batch_size=4)  # a ceiling and something that steers
+    cyclic = dataclasses.replace(get_recipe("fast-at"), setups=(dataclasses.replace(
+        get_recipe("fast-at").setup("mnist", "cnn2c2f"), overfit_guard=None),))
+    _run(tmp_path / "c", tiny, cyclic, epochs=2, preset=None)
+    with pytest.raises(TrainError, match="another configuration"):
+        _run(tmp_path / "c", tiny, cyclic, epochs=3, preset=None)  # the cyclic lr spans every epoch: the ceiling steers
+
+
 @pytest.mark.parametrize("damage", ["truncated state", "deleted checkpoint", "truncated weights"])
 def test_a_damaged_run_directory_is_one_sentence_and_left_as_it_was(
     damage: str, tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path
