@@ -86,6 +86,7 @@ from robustbench_logits.errors import UserError
 from robustbench_logits.models import create_model
 from robustbench_logits.objectives import MixedLabels, Objective, create_objective, hard_labels
 from robustbench_logits.recipes import InnerMax, Recipe, Setup, get_recipe
+from robustbench_logits.zoo import CONVERGENCE_RULE
 
 __all__ = ["VAL_EPS", "TrainError", "TrainResult", "converged", "train"]
 
@@ -397,7 +398,7 @@ def _robust_accuracy(model: nn.Module, x: Tensor, y: Tensor, eps: float, batch_s
 def converged(robust_curve: list[float], fraction: float = _CONVERGED_FRACTION, tolerance: float = _CONVERGED_TOLERANCE) -> bool:
     """Whether validation robust accuracy changed by under ``tolerance`` over the last ``fraction`` of
     the epochs: the mean of the last fifth (at least one epoch) against the mean of the fifth before
-    it. The zoo's shipping rule; needs at least 5 epochs.
+    it (``zoo.CONVERGENCE_RULE``, the zoo's shipping rule). Needs at least 5 epochs.
 
     Means, not max - min of the last fifth (the rule until session 4): on 500 validation examples a
     flat curve moves by about 2 points from epoch to epoch (Fashion-MNIST Standard_2C2F at 0-2.2 %
@@ -432,7 +433,7 @@ def _stop_reason(setup: Setup, history: list[dict[str, Any]]) -> str | None:
         if best - curve[-1] > setup.overfit_guard:
             return f"catastrophic-overfitting guard: validation PGD accuracy {curve[-1]:.3f} fell over {setup.overfit_guard:g} below its best {best:.3f}"
     if setup.min_epochs is not None and len(history) >= setup.min_epochs and None not in curve and converged(curve):
-        return "converged: validation robust accuracy changed by under one point over the last fifth of the epochs"
+        return f"converged: {CONVERGENCE_RULE}"
     return None
 
 

@@ -36,6 +36,7 @@ from typing import Any
 from robustbench_logits.errors import ModelError, WeightsError
 
 __all__ = [
+    "CONVERGENCE_RULE",
     "SCHEMA",
     "WEIGHTS_DIR",
     "ZooEntry",
@@ -51,6 +52,9 @@ __all__ = [
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 SCHEMA = 2
+#: The zoo's shipping rule in words (``train.converged`` computes it; stop reasons, departures and cards quote it).
+CONVERGENCE_RULE = ("the mean validation robust accuracy of the last fifth of the epochs is within one point of the "
+                    "fifth before it")
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from robustbench_logits._files import load_weights  # noqa: E402
 from robustbench_logits.papers import robustbench_name  # noqa: E402
 from robustbench_logits.recipes import ARCH_NAMES, CREDIT, cheaper_pgd, get_recipe  # noqa: E402
 from robustbench_logits.train import train  # noqa: E402
-from robustbench_logits.zoo import SCHEMA, WEIGHTS_DIR, ZooRecord, records, summarise_evaluation  # noqa: E402
+from robustbench_logits.zoo import CONVERGENCE_RULE, SCHEMA, WEIGHTS_DIR, ZooRecord, records, summarise_evaluation  # noqa: E402
 
 RUNS = ROOT / "runs" / "zoo"
 EPS = {"mnist": 0.3, "fashion_mnist": 0.1}  # docs/models.md: sources of both
@@ -233,8 +233,7 @@ def _departures(plan: ZooPlan, setup: dict[str, Any], metadata: dict[str, Any]) 
     out = [plan.budget] if plan.budget else []
     out += [n for n in setup.get("notes", []) if n.startswith(("cheaper inner PGD", "selection:", "no paper setting", "inner attack rescaled"))]
     if not metadata.get("converged"):
-        out.append(f"not converged by the zoo's rule after {metadata.get('epochs_done')} epochs (validation robust accuracy "
-                   "still moved by a point or more over the last fifth of the epochs)")
+        out.append(f"not converged by the zoo's rule after {metadata.get('epochs_done')} epochs (the rule: {CONVERGENCE_RULE})")
     return out
 
 

@@ -118,8 +118,7 @@ def limitations(record: ZooRecord, entry: dict[str, Any]) -> list[str]:
         found.append(f"Trained for {epochs} of the {paper_epochs} epochs of the paper's setting: not the paper's model, "
                      "and not its numbers.")
     if derived["converged"] is False:
-        found.append("Training had not converged by the zoo's rule (validation robust accuracy still moved by a point "
-                     "or more over the last fifth of the epochs).")
+        found.append(f"Training had not converged by the zoo's rule ({zoo.CONVERGENCE_RULE}).")
     found += [f"Departs from the paper's setting: {departure}" for departure in derived["departures"]]
     worst = entry["ci95"]["worst_case_acc"]
     found.append(f"Evaluated on {entry['n_examples']} test examples: the worst case's 95 % interval is "
