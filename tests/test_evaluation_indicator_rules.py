@@ -64,6 +64,17 @@ def test_share_rules_fire_once_the_share_is_significantly_above_the_threshold(ke
     assert share_exceeds_p(first - 1, N, found.threshold) == pytest.approx(p_below, abs=1e-4)
 
 
+def test_a_share_rule_needs_p_strictly_below_alpha_and_survives_an_empty_denominator():
+    # k = n = 2 against a share of 0.5: p = 0.5 ** 2 = 0.25 exactly
+    th = DiagnosticThresholds(unstable_share=0.5, alpha=0.25)
+    assert not compute_indicators(outcomes(2, unstable=[0, 1]), [], [], th, 1.0)
+    th = DiagnosticThresholds(unstable_share=0.5, alpha=0.2500001)
+    assert [i.name for i in compute_indicators(outcomes(2, unstable=[0, 1]), [], [], th, 1.0)] == ["unstable_predictions"]
+    # the trace PGD broke every example: nothing left robust, no incomplete-optimisation share to test
+    assert share_exceeds_p(0, 0, 0.1) == 1.0
+    assert "incomplete_optimisation" not in fired(outcomes(trace_final=list(range(N))))
+
+
 def test_one_example_in_sixteen_is_not_evidence_of_a_five_percent_share():
     # the false alarm that started an EOT round in the harness benchmark (issue 13): 1/16 = 6.25 % > 5 %
     assert "unstable_predictions" not in fired(outcomes(16, unstable=[3]))

@@ -219,6 +219,24 @@ def test_a_finished_run_continues_to_a_raised_epoch_ceiling(tiny: tuple[torch.Te
     assert raised.finished and raised.epochs_done == 3 and raised.sha256 == straight.sha256
     assert [h["train_loss"] for h in raised.history] == [h["train_loss"] for h in straight.history]
     assert raised.metadata["epochs"] == 3
+    again = _run(tmp_path / "raised", tiny, "lrm", epochs=3)  # the continued run is now the run of that configuration
+    assert again.finished and again.sha256 == straight.sha256
+
+
+def test_a_continuation_interrupted_before_its_new_ceiling_is_not_taken_for_the_old_run(
+    tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path
+) -> None:
+    _run(tmp_path, tiny, "standard", epochs=2)
+    _run(tmp_path, tiny, "standard", epochs=4, stop_after=3)  # raised, then interrupted after epoch 3
+    # metadata.json still describes the 2-epoch run, but the checkpoint belongs to the 4-epoch one
+    with pytest.raises(TrainError, match="another configuration"):
+        _run(tmp_path, tiny, "standard", epochs=2)
+    assert _run(tmp_path, tiny, "standard", epochs=4).epochs_done == 4
+
+
+def test_converged_at_exactly_the_tolerance_is_not_converged() -> None:
+    assert not converged([0.5] * 8 + [0.75, 0.75], tolerance=0.25)  # dyadic values: the difference is exactly 0.25
+    assert converged([0.5] * 8 + [0.75, 0.75], tolerance=0.2500001)
 
 
 def test_a_raised_ceiling_does_not_continue_an_unfinished_run_or_another_configuration(

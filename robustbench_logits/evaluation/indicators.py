@@ -166,8 +166,8 @@ def _cascade_comparison(name: str, categories: set[str], before_categories: set[
 
 def _share_rule(name: str, hits: list[int], n: int, share: float, alpha: float, evidence: str) -> Indicator | None:
     """The indicator when ``len(hits) / n`` is significantly above ``share`` (exact one-sided binomial test)."""
-    p = share_exceeds_p(len(hits), n, share)
-    if not hits or p >= alpha:
+    p = share_exceeds_p(len(hits), n, share)  # 1.0 without hits
+    if p >= alpha:
         return None
     return Indicator(name, len(hits) / n, share, hits, f"{evidence} (above {share:.0%}: exact binomial p = {p:.2g} < {alpha:g})", p)
 
