@@ -13,19 +13,25 @@ from collections.abc import Callable
 from typing import Any
 
 
-def _seconds(fn: Callable[[], object], min_seconds: float = 0.0) -> float:
+Clock = Callable[[], float]
+
+
+def _seconds(fn: Callable[[], object], min_seconds: float = 0.0, clock: Clock = time.perf_counter) -> float:
     """Seconds per call of ``fn``: one call, or as many as fill ``min_seconds`` (their mean), so a
-    13 ms training step is not timed alone against the scheduler's and the timer's jitter."""
-    calls, start = 0, time.perf_counter()
+    13 ms training step is not timed alone against the scheduler's and the timer's jitter.
+    ``clock=time.process_time`` counts this process's CPU time only (one torch thread: its compute),
+    not the time another tenant of the machine held the core."""
+    calls, start = 0, clock()
     while True:
         fn()
         calls += 1
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
         if elapsed >= min_seconds:
             return elapsed / calls
 
 
-def paired(a: Callable[[], object], b: Callable[[], object], pairs: int, warmup: int = 1) -> dict[str, Any]:
+def paired(a: Callable[[], object], b: Callable[[], object], pairs: int, warmup: int = 1,
+           clock: Clock = time.perf_counter) -> dict[str, Any]:
     """Median of a/b over ``pairs`` alternated calls (the order flips every pair), after ``warmup``."""
     for _ in range(warmup):
         a()
@@ -33,9 +39,9 @@ def paired(a: Callable[[], object], b: Callable[[], object], pairs: int, warmup:
     ratios, times_a, times_b = [], [], []
     for i in range(pairs):
         if i % 2 == 0:
-            ta, tb = _seconds(a), _seconds(b)
+            ta, tb = _seconds(a, clock=clock), _seconds(b, clock=clock)
         else:
-            tb, ta = _seconds(b), _seconds(a)
+            tb, ta = _seconds(b, clock=clock), _seconds(a, clock=clock)
         times_a.append(ta)
         times_b.append(tb)
         ratios.append(ta / tb)
@@ -51,7 +57,7 @@ def paired(a: Callable[[], object], b: Callable[[], object], pairs: int, warmup:
 
 
 def rotated(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 1,
-            min_seconds: float = 0.0) -> list[dict[str, float]]:
+            min_seconds: float = 0.0, clock: Clock = time.perf_counter) -> list[dict[str, float]]:
     """Per-round seconds per call of each workload, run in turn (the order rotates every round),
     after ``warmup`` untimed rounds; ratios are then taken within a round, where the machine's
     speed is the same for all. ``min_seconds``: each workload repeats until it fills that long."""
@@ -62,7 +68,7 @@ def rotated(fns: dict[str, Callable[[], object]], rounds: int, warmup: int = 1,
     out = []
     for r in range(rounds):
         order = names[r % len(names):] + names[:r % len(names)]
-        out.append({name: _seconds(fns[name], min_seconds) for name in order})
+        out.append({name: _seconds(fns[name], min_seconds, clock) for name in order})
     return out
 
 

@@ -48,7 +48,8 @@ def _training(results: dict[str, Any]) -> list[str]:
         "hook counted in the recipe's step, run bare on the recipe's model (training passes with one optimizer "
         "update; each inner-attack step as a forward + input-gradient pass with the weights frozen; "
         "gradient-free forwards). Recipe, bound and CE steps run in rotation, each repeated until it fills 0.2 s "
-        "(its mean per step is the sample), after one untimed round; `ratio / bound` is taken within each round. "
+        "of this process's CPU time (`time.process_time`, one torch thread; its mean per step is the sample), after "
+        "one untimed round; `ratio / bound` is taken within each round. "
         "Target: ratio <= 1.05 x bound.",
         "",
     ]
