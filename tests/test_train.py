@@ -472,12 +472,17 @@ def test_overfit_guard_stops_and_keeps_the_best_robust_epoch(tiny: tuple[torch.T
     assert again.epochs_done == 3 and again.sha256 == result.sha256
 
 
+def _capped_standard(epochs: int, min_epochs: int):  # noqa: ANN202
+    """The standard recipe's CPU setting with ``epochs`` as a ceiling and ``min_epochs``."""
+    recipe = get_recipe("standard")
+    setup = dataclasses.replace(recipe.setup("mnist", "cnn2c2f", "cpu"), epochs=epochs, min_epochs=min_epochs)
+    return dataclasses.replace(recipe, setups=(setup,))
+
+
 def test_min_epochs_turns_epochs_into_a_ceiling_reached_only_without_convergence(
     tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recipe = get_recipe("standard")
-    setup = dataclasses.replace(recipe.setup("mnist", "cnn2c2f", "cpu"), epochs=9, min_epochs=5)
-    capped = dataclasses.replace(recipe, setups=(setup,))
+    capped = _capped_standard(epochs=9, min_epochs=5)
     curve = [0.0, 0.2, 0.4, 0.45, 0.47, 0.46, 0.465, 0.6]  # converged at epoch 7: epochs 6-7 average .4625, epochs 4-5 .46
     _scripted_robust(monkeypatch, curve)
     meta = _run(tmp_path / "a", tiny, capped, epochs=None, preset=None).metadata
@@ -491,9 +496,7 @@ def test_min_epochs_turns_epochs_into_a_ceiling_reached_only_without_convergence
 def test_a_run_stopped_by_an_older_rule_goes_on_when_the_current_rule_would_not_stop_it(
     tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recipe = get_recipe("standard")
-    setup = dataclasses.replace(recipe.setup("mnist", "cnn2c2f", "cpu"), epochs=7, min_epochs=5)
-    capped = dataclasses.replace(recipe, setups=(setup,))
+    capped = _capped_standard(epochs=7, min_epochs=5)
     rising = [0.1 * i for i in range(7)]
     _scripted_robust(monkeypatch, rising)
     monkeypatch.setattr(TRAIN_MODULE, "converged", lambda curve: True)  # an older, laxer rule
