@@ -290,7 +290,7 @@ def make_record(plan: ZooPlan, metadata: dict[str, Any], sha256: str, evaluation
     return record, {"history": metadata["history"], "evaluation": per_example}
 
 
-def build(plan: ZooPlan, runs: Path, n_examples: int, suite: str, threads: int) -> Path:
+def build(plan: ZooPlan, runs: Path, n_examples: int, suite: str, threads: int, out: Path = WEIGHTS_DIR) -> Path:
     """Train (resume), evaluate (cached) and write the plan's weights, record and side file."""
     run_dir = runs / plan.tag
     result = train_plan(plan, runs, threads)
@@ -315,10 +315,10 @@ def build(plan: ZooPlan, runs: Path, n_examples: int, suite: str, threads: int) 
                                suite=suite, escalate=True, model_name=staged.name, weights_sha256=sha, progress=False).to_dict()
         write_json(evaluation_file, evaluation)
     record, side = make_record(plan, metadata, sha, evaluation)
-    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(result.weights, record.weights_path)
-    write_json(record.details_path, side)
-    path = WEIGHTS_DIR / f"{plan.tag}.json"
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(result.weights, out / record.weights_path.name)
+    write_json(out / record.details_path.name, side)
+    path = out / f"{plan.tag}.json"
     write_json(path, record.to_dict())  # last: a record exists only once weights and side file do
     return path
 
@@ -359,6 +359,9 @@ def main() -> None:
     parser.add_argument("--suite", default="standard", choices=["standard", "full"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--runs", type=Path, default=RUNS, help="run directories (resumed when present)")
+    parser.add_argument("--records", type=Path, default=WEIGHTS_DIR,
+                        help="where finished models' weights, records and side files go (default: the package's weights "
+                             "directory; another directory keeps a checkout clean until you copy them in and render)")
     parser.add_argument("--train-only", action="store_true", help="train (resume) the plans, evaluate nothing")
     parser.add_argument("--finished-only", action="store_true",
                         help="evaluate and package only plans whose training has finished; train nothing")
@@ -384,7 +387,7 @@ def main() -> None:
                   f"{meta.get('wall_time_seconds', 0):.0f} s", flush=True)
             continue
         try:
-            record = build(plan, args.runs, args.n, args.suite, args.threads)
+            record = build(plan, args.runs, args.n, args.suite, args.threads, args.records)
         except Exception as error:  # noqa: BLE001 - one failed plan must not stop the queue
             print(f"{plan.tag}: FAILED {type(error).__name__}: {error}", flush=True)
             continue
