@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from scipy.stats import binomtest
 
-from robustbench_logits.evaluation.statistics import ci95, discordance_p, noise_allowance
+from robustbench_logits.evaluation.statistics import ci95, discordance_p, mcnemar_p, noise_allowance
 
 
 def test_intervals_are_scipys_exact_clopper_pearson() -> None:
@@ -29,3 +29,9 @@ def test_discordance_is_the_exact_one_sided_mcnemar_test() -> None:
 
 def test_sampling_noise_allows_four_newly_broken_examples_at_five_percent() -> None:
     assert noise_allowance(0.05) == 4 and noise_allowance(0.01) == 6
+
+
+def test_mcnemar_p_is_the_exact_two_sided_test_on_the_discordant_examples() -> None:
+    assert mcnemar_p(0, 0) == 1.0 and mcnemar_p(4, 4) == 1.0
+    assert mcnemar_p(5, 0) == pytest.approx(2 * 0.5**5) == mcnemar_p(0, 5)
+    assert mcnemar_p(81, 42) == pytest.approx(binomtest(81, 123, 0.5).pvalue)

@@ -7,13 +7,15 @@
 * :func:`share_exceeds_p`: the exact one-sided binomial test that a share measured on ``n``
   examples exceeds a threshold share (the share-threshold indicators: one example in 16 is not
   evidence that more than 5 % of a dataset is affected).
+* :func:`mcnemar_p`: the exact two-sided McNemar test of two models on the same examples (does
+  either keep more of them than the other?), used where neither is the designated challenger.
 """
 
 from __future__ import annotations
 
 from scipy.stats import binomtest
 
-__all__ = ["ci95", "discordance_p", "noise_allowance", "share_exceeds_p"]
+__all__ = ["ci95", "discordance_p", "mcnemar_p", "noise_allowance", "share_exceeds_p"]
 
 
 def ci95(k: int, n: int) -> list[float] | None:
@@ -29,6 +31,13 @@ def discordance_p(b: int, c: int) -> float:
     if b + c == 0:
         return 1.0
     return float(binomtest(int(b), int(b + c), 0.5, alternative="greater").pvalue)
+
+
+def mcnemar_p(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value of ``b`` examples only the first keeps against ``c`` only the second keeps."""
+    if b + c == 0:
+        return 1.0
+    return float(binomtest(int(b), int(b + c), 0.5, alternative="two-sided").pvalue)
 
 
 def share_exceeds_p(k: int, n: int, share: float) -> float:
