@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from robustbench_logits.papers import PAPERS
 from robustbench_logits.zoo import ZooRecord
+from script_modules import load_script
 
-_SPEC = importlib.util.spec_from_file_location("build_zoo", Path(__file__).resolve().parents[1] / "scripts" / "build_zoo.py")
-build_zoo = importlib.util.module_from_spec(_SPEC)
-sys.modules["build_zoo"] = build_zoo  # dataclasses look their module up there
-_SPEC.loader.exec_module(build_zoo)
+build_zoo = load_script("build_zoo")
 
 
 def test_tags_are_unique_and_names_unique_within_a_dataset() -> None:

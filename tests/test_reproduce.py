@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,20 +12,12 @@ import torch
 from robustbench_logits import losses
 from robustbench_logits.errors import UserError
 from robustbench_logits.objectives import ObjectiveError, create_objective
+from script_modules import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 VERDICTS = {"reproduced", "partly", "not reproduced", "masked", "not reproducible from the text"}
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("reproduce_script", ROOT / "scripts" / "reproduce.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["reproduce_script"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-reproduce = _script()
+reproduce = load_script("reproduce")
 
 Z_NAT = np.array([[2.0, -1.0, 0.5, 0.0], [0.3, 0.2, -0.7, 1.5], [-1.0, 2.5, 0.0, 0.4]])
 Z_ADV = np.array([[1.0, 0.0, 1.5, -0.5], [0.0, 1.2, -0.2, 0.5], [-0.5, 1.0, 1.0, 0.9]])

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("zoo_table_script", ROOT / "scripts" / "zoo_table.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["zoo_table_script"] = module
-    spec.loader.exec_module(module)
-    return module
+from script_modules import load_script
 
 
-zoo_table = _script()
+zoo_table = load_script("zoo_table")
 
 
 def test_committed_docs_match_a_fresh_render() -> None:
