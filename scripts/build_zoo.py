@@ -181,6 +181,7 @@ PLANS = [
     _at("", "cnn2c2f.alp_mnist", "alp", "mnist"),
     _at("", "cnn2c2f.lrm_mnist", "lrm", "mnist"),
     _at("", "cnn2c2f.mart_mnist", "mart", "mnist"),
+    _at("", "cnn2c2f.at_ours_mnist", "at-ours", "mnist"),  # with the next two: LMA-AT's Table 6 "+Ours" rows
     _at("", "cnn2c2f.trades_ours_mnist", "trades-ours", "mnist"),
     _at("", "cnn2c2f.mart_ours_mnist", "mart-ours", "mnist"),
     # --- the first zoo's MNIST models, retrained with validation-split selection ---
