@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -176,3 +177,34 @@ def test_a_step_on_a_zoo_model_is_stale_once_the_zoo_ships_other_weights(tmp_pat
     with pytest.raises(reproduce.Missing, match="other weights of zoo model cnn2c2f.standard_mnist"):
         rendering.step("claim/st_baseline", lambda: {"accuracy": 0.9}, model=ref)
     assert computing.step("claim/st_baseline", lambda: {"accuracy": 0.9}, model=ref)["accuracy"] == 0.9  # recomputed
+
+
+def test_lma_table6_tests_each_claim_on_the_shared_examples(monkeypatch: pytest.MonkeyPatch) -> None:
+    # AT keeps 0-3 of examples 0-5, AT+Ours all of 0-5, LMA-AT all of 0-9: on the 6 shared examples
+    # LMA-AT and AT+Ours each keep 2 that AT loses (sign test p = 0.25), and LMA-AT ties AT+Ours
+    kept = {"cnn2c2f.pgd_at_mnist": (range(6), {0, 1, 2, 3}), "cnn2c2f.at_ours_mnist": (range(6), set(range(6))),
+            "cnn2c2f.lma_at_mnist": (range(10), set(range(10)))}
+    monkeypatch.setattr(reproduce, "pretrained_tags", lambda: dict.fromkeys(kept))
+    monkeypatch.setattr(reproduce, "zoo_details", lambda tag: {"evaluation": {
+        "example_indices": list(kept[tag][0]), "per_example": ["robust" if i in kept[tag][1] else "apgd-ce" for i in kept[tag][0]]}})
+    monkeypatch.setattr(reproduce, "get_entry", lambda tag: SimpleNamespace(
+        evaluation={"n_examples": len(kept[tag][0]), **dict.fromkeys(("clean_acc", "autoattack_acc", "worst_case_acc"),
+                                                                      len(kept[tag][1]) / len(kept[tag][0]))},
+        training={"epochs": 8}, departures=[]))
+    claim = reproduce.claim_lma(None)
+    # LMA-AT > AT: 2 of 6 shared only for LMA-AT (p 0.25), LMA-AT > AT+Ours: 0 / 0, AT+Ours > AT: 2 / 0 (p 0.25)
+    assert "0 of 3 paired comparisons hold" in claim.evidence and claim.verdict == "not reproduced"
+    assert "| LMA-AT best overall | LMA-AT > AT | 6 | 2 / 0 | 0.25 | no |" in claim.section
+    assert "| '+Ours' improves its base | AT+Ours > AT | 6 | 2 / 0 | 0.25 | no |" in claim.section
+    assert "TRADES, TRADES+Ours, MART, MART+Ours" in claim.evidence
+    kept["cnn2c2f.lma_at_mnist"] = (range(10), set(range(10)))
+    kept["cnn2c2f.pgd_at_mnist"] = (range(10), {0})  # now LMA-AT keeps 9 AT loses: p = 0.5 ** 9
+    kept["cnn2c2f.at_ours_mnist"] = (range(10), set(range(10)))
+    claim = reproduce.claim_lma(None)
+    assert claim.verdict == "partly" and "2 of 3 paired comparisons hold" in claim.evidence
+
+
+def test_lma_table6_needs_lma_at_in_the_zoo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reproduce, "pretrained_tags", lambda: {"cnn2c2f.pgd_at_mnist": None})
+    with pytest.raises(reproduce.Missing):
+        reproduce.claim_lma(None)
