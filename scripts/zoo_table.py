@@ -10,6 +10,7 @@ examples (from the per-example outcomes in the side files). Every number is comp
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -86,9 +87,12 @@ def render(text: str) -> str:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Write the zoo's tables into docs/models.md from the records.")
+    parser.add_argument("--check", action="store_true", help="exit 1, writing nothing, when the committed tables are stale")
+    args = parser.parse_args()
     text = DOC.read_text()
     fresh = render(text)
-    if "--check" in sys.argv[1:]:
+    if args.check:
         if fresh != text:
             sys.exit("docs/models.md: the zoo tables differ from the records; run scripts/zoo_table.py")
         return

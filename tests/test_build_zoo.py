@@ -63,6 +63,10 @@ def test_a_record_states_non_convergence_and_counts_core_hours_from_cpu_time() -
     assert isinstance(record, ZooRecord) and record.name == "Madry2018PGDAT_2C2F" and record.paper == "madry2018"
     assert record.budget["core_hours"] == 1.0 and record.budget["core_hours_from"] == "cpu time"
     assert any("not converged" in d for d in record.departures) and "cheaper inner PGD: 5 steps" in record.departures
+    # a run that reached its ceiling is not said to have stopped at convergence anywhere in its record
+    assert not any("stopped at convergence" in d for d in record.departures) and "stopped at convergence" not in record.budget["note"]
+    converged, _ = build_zoo.make_record(plan, _metadata(converged=True), "ab" * 32, None)
+    assert converged.departures[0] == plan.budget and "stopped at convergence" in plan.budget
     assert "history" not in record.training and len(side["history"]) == 4
 
 

@@ -109,3 +109,12 @@ def test_card_plots_the_learning_curve_and_escalation_deterministically(zoo_dir,
     assert svg.startswith("<?xml") and cards.GENERATED_MARK in svg
     assert "![Learning curve (validation accuracies per epoch) and escalation curve" in first["Alpha.md"].decode()
     assert "(Alpha.svg)" in first["Alpha.md"].decode()
+
+
+def test_shipped_cards_quote_the_current_convergence_rule_and_describe_the_validation_split():
+    for record in zoo.records():
+        lines = cards.model_card(record).splitlines()
+        converged = next(line for line in lines if line.startswith("| converged |"))
+        assert zoo.CONVERGENCE_RULE in converged, record.tag
+        validation = next(line for line in lines if line.startswith("| validation split |"))
+        assert "{" not in validation and ("held out of training" in validation or "test split" in validation), record.tag

@@ -148,6 +148,7 @@ def model_card(record: ZooRecord, figure: str | None = None) -> str:
         protocols=protocol_groups({record.name: evaluation}),
         limitations=limitations(record, entry),
         figure=figure,
+        convergence_rule=zoo.CONVERGENCE_RULE,
     )
 
 
