@@ -18,6 +18,7 @@ from robustbench_logits.data import load_dataset
 from robustbench_logits.errors import ModelError, WeightsError
 from robustbench_logits.models import create_model
 from robustbench_logits.models.pretrained import load_model
+from robustbench_logits.train import converged
 
 ZOO_FILE = Path(zoo.__file__)
 
@@ -140,3 +141,12 @@ def test_shipped_records_load_and_their_clean_accuracy_reproduces() -> None:
             clean = (model(x).argmax(1) == y).float().mean().item()
         assert clean == pytest.approx(record.evaluation["clean_acc"], abs=1e-6)  # one example is 1/n
         assert record.evaluation["provenance"]["model"]["weights_sha256"] == record.sha256
+
+
+def test_each_records_convergence_verdict_is_the_current_rule_on_its_own_learning_curve() -> None:
+    # a record judged under an earlier rule must be retrained (or say "not converged"), not keep a stale "yes"
+    for record in zoo.records():
+        if record.training.get("converged") is None:  # the first zoo's models: not judged, and their cards say so
+            continue
+        curve = [epoch["val_robust_accuracy"] for epoch in zoo.details(record.tag)["history"]]
+        assert record.training["converged"] == converged(curve), record.tag
