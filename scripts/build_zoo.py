@@ -205,6 +205,9 @@ PLANS = [
     _at("", "cnn2c2f.blf_at_mnist", "blf-at", "mnist"),
     _at("", "cnn2c2f.trades_mnist", "trades", "mnist"),
     _at("", "cnn2c2f.lma_at_mnist", "lma-at", "mnist"),
+    # Kanai et al.'s Table 4 AT rows beside PGD-AT, BLF + AT and TRADES (docs/reproduction.md, kanai-table4-at)
+    _at("", "cnn2c2f.logit_squeezing_at_mnist", "logit-squeezing-at", "mnist"),
+    _at("", "cnn2c2f.label_smoothing_at_mnist", "label-smoothing-at", "mnist"),
 ]
 
 

@@ -208,3 +208,12 @@ def test_lma_table6_needs_lma_at_in_the_zoo(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(reproduce, "pretrained_tags", lambda: {"cnn2c2f.pgd_at_mnist": None})
     with pytest.raises(reproduce.Missing):
         reproduce.claim_lma(None)
+
+
+def test_a_claim_runs_only_on_the_zoo_models_that_ship(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reproduce, "pretrained_tags", lambda: {"cnn2c2f.pgd_at_mnist": None, "cnn2c2f.blf_at_mnist": None,
+                                                               "cnn2c2f.trades_mnist": None})
+    assert list(reproduce.shipped(reproduce.AT)) == ["Baseline", "BLF", "TRADES"]
+    trained_here = {"x": reproduce.ModelRef("x", "X", recipe="pgd-at")}
+    assert reproduce.shipped(trained_here) == trained_here
+    assert all(("AT", name) in reproduce.TABLE4 for name in reproduce.AT)  # every row has the paper's numbers
