@@ -3,9 +3,10 @@
     .venv/bin/python scripts/zoo_table.py          # rewrite the blocks
     .venv/bin/python scripts/zoo_table.py --check  # exit 1 when the committed blocks differ from a fresh render
 
-Two blocks: every shipped model (from its record, robustbench_logits/weights/<tag>.json), and each
-model against the standard-training baseline of its dataset and architecture on the very same test
-examples (from the per-example outcomes in the side files). Every number is computed; nothing is typed.
+Three blocks: every shipped model (from its record, robustbench_logits/weights/<tag>.json); each
+model against the standard-training baseline of its dataset and architecture; each adversarially
+trained model against PGD-AT; the comparisons on the very same test examples (from the per-example
+outcomes in the side files). Every number is computed; nothing is typed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from robustbench_logits import zoo  # noqa: E402
 from robustbench_logits.evaluation.statistics import mcnemar_p  # noqa: E402
 
 DOC = ROOT / "docs" / "models.md"
-BLOCKS = {"zoo-table": "### What the zoo holds", "vs-baseline": "### Each model against its baseline, on the same examples"}
+BLOCKS = {"zoo-table": "### What the zoo holds", "vs-baseline": "### Each model against its baseline, on the same examples",
+          "vs-pgd-at": "### Each adversarially trained model against PGD-AT, on the same examples"}
 
 
 def _pct(evaluation: dict, key: str) -> str:
@@ -51,32 +53,36 @@ def _robust_by_example(tag: str) -> dict[int, bool]:
     return {i: outcome == "robust" for i, outcome in zip(evaluation["example_indices"], evaluation["per_example"])}
 
 
-def versus_baseline() -> str:
-    """Each model against ``Standard_<arch>`` of its dataset and architecture, on the examples both were
-    evaluated on: worst-case accuracy of each, the examples only one keeps, two-sided exact McNemar p."""
-    rows = ["| dataset | arch | model | recipe | n shared | worst case % | baseline's % | kept only by it / only by the baseline | McNemar p |",
+def versus(reference: str, adversarial_only: bool = False) -> str:
+    """Each model against the ``reference`` recipe's model of its dataset and architecture, on the test
+    examples both were evaluated on: worst-case accuracy of each, the examples only one keeps, and the
+    two-sided exact McNemar p. ``adversarial_only``: only models trained with an inner attack."""
+    rows = [f"| dataset | arch | model | recipe | n shared | worst case % | {reference}'s % | kept only by it / only by {reference} | McNemar p |",
             "|---|---|---|---|---:|---:|---:|---:|---:|"]
     everything = sorted(zoo.records(), key=lambda r: (r.dataset, r.arch))
-    baselines = {(r.dataset, r.arch): r for r in everything if r.recipe == "standard"}
+    references = {(r.dataset, r.arch): r for r in everything if r.recipe == reference}
+    body = []
     for record in everything:
-        baseline = baselines.get((record.dataset, record.arch))
-        if baseline is None or record is baseline or not record.evaluation:
+        other = references.get((record.dataset, record.arch))
+        if other is None or record is other or not record.evaluation:
             continue
-        ours, theirs = _robust_by_example(record.tag), _robust_by_example(baseline.tag)
+        if adversarial_only and not record.training.get("setup", {}).get("attack"):
+            continue
+        ours, theirs = _robust_by_example(record.tag), _robust_by_example(other.tag)
         shared = sorted(ours.keys() & theirs.keys())
+        kept, kept_by_other = sum(ours[i] for i in shared), sum(theirs[i] for i in shared)
         b = sum(ours[i] and not theirs[i] for i in shared)
         c = sum(theirs[i] and not ours[i] for i in shared)
-        rows.append((sum(ours[i] for i in shared) / len(shared), f"| {record.dataset} | {record.arch} | {record.name} | {record.recipe} | "
-                     f"{len(shared)} | {100 * sum(ours[i] for i in shared) / len(shared):.1f} | "
-                     f"{100 * sum(theirs[i] for i in shared) / len(shared):.1f} | {b} / {c} | {mcnemar_p(b, c):.2g} |"))
-    header, body = rows[:2], rows[2:]
-    body.sort(key=lambda row: (row[1].split(" | ")[0], row[1].split(" | ")[1], -row[0]))
-    return "\n".join(header + [line for _, line in body])
+        body.append(((record.dataset, record.arch, -kept / len(shared)),
+                     f"| {record.dataset} | {record.arch} | {record.name} | {record.recipe} | {len(shared)} | "
+                     f"{100 * kept / len(shared):.1f} | {100 * kept_by_other / len(shared):.1f} | {b} / {c} | {mcnemar_p(b, c):.2g} |"))
+    return "\n".join(rows + [line for _, line in sorted(body)])
 
 
 def render(text: str) -> str:
     """``text`` with every generated block replaced by a fresh render (appended, under its heading, when missing)."""
-    for name, content in (("zoo-table", table()), ("vs-baseline", versus_baseline())):
+    for name, content in (("zoo-table", table()), ("vs-baseline", versus("standard")),
+                          ("vs-pgd-at", versus("pgd-at", adversarial_only=True))):
         begin, end = f"<!-- {name}: generated by scripts/zoo_table.py -->", f"<!-- /{name} -->"
         block = f"{begin}\n{content}\n{end}"
         if begin in text:
