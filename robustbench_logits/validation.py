@@ -94,7 +94,7 @@ def check_zoo_dataset(model: str, dataset: str) -> None:
     matching = [r for r in zoo.records() if model in (r.name, r.tag)]
     if not matching or any(r.dataset == dataset for r in matching):
         return  # not a zoo model (a file or an architecture name, checked where it is loaded), or the right one
-    trained_on = ", ".join(sorted({r.dataset for r in matching}))
+    trained_on = sorted({r.dataset for r in matching})  # a name can exist on several datasets (a tag on one)
     others = ", ".join(zoo.list_models(dataset=dataset)) or "none yet"
-    raise ModelError(f"{model} was trained on {trained_on}, not {dataset}: pass --dataset {matching[0].dataset}, "
-                     f"or pick a {dataset} model ({others})")
+    raise ModelError(f"{model} was trained on {' and '.join(trained_on)}, not {dataset}: pass "
+                     f"{' or '.join(f'--dataset {d}' for d in trained_on)}, or pick a {dataset} model ({others})")

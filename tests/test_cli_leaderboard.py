@@ -26,7 +26,8 @@ def _listing(root):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["eval", "Madry2018PGDAT_2C2F", "--dataset", "fashion_mnist"], "Madry2018PGDAT_2C2F was trained on mnist, not fashion_mnist: pass --dataset mnist"),
+    (["eval", "Madry2018PGDAT_2C2F", "--dataset", "cifar10"],
+     "Madry2018PGDAT_2C2F was trained on fashion_mnist and mnist, not cifar10: pass --dataset fashion_mnist or --dataset mnist"),
     (["eval", "cnn2c2f.standard_mnist", "--dataset", "fashion_mnist"], "was trained on mnist, not fashion_mnist"),
     (["eval", "Standard_2C2F", "--out", "{tmp}"], "is a directory: give a file path inside it"),
     (["eval", "Standard_2C2F", "--out", "{tmp}/file.txt/result.json"], "is a file, not a directory"),

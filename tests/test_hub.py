@@ -77,7 +77,7 @@ def test_our_zoo_by_keywords_and_its_l2_error_lists_l2_models():
     model = robustbench_logits.load_model(model_name=name, model_dir="unused", dataset="mnist", threat_model="Linf")
     assert not model.training
     with pytest.raises(ModelError) as error:
-        robustbench_logits.load_model(name, threat_model="L2")
+        robustbench_logits.load_model(name, dataset="mnist", threat_model="L2")
     message = str(error.value)
     l2 = zoo.list_models(dataset="mnist", threat_model="L2")
     listed = message.split("L2 models: ")[1]
