@@ -46,6 +46,7 @@ __all__ = [
     "list_models",
     "pretrained_tags",
     "records",
+    "robust_by_example",
     "summarise_evaluation",
     "weights_sha256",
 ]
@@ -213,3 +214,10 @@ def details(name: str) -> dict[str, Any]:
     if not record.details_path.is_file():
         raise WeightsError(f"{record.details_path.name} is missing; reinstall the package")
     return json.loads(record.details_path.read_text())
+
+
+def robust_by_example(name: str) -> dict[int, bool]:
+    """Test-example index -> kept under the evaluation's worst case (per-example outcome ``"robust"``):
+    what paired comparisons of two zoo models on their shared examples are computed from."""
+    evaluation = details(name)["evaluation"]
+    return {i: outcome == "robust" for i, outcome in zip(evaluation["example_indices"], evaluation["per_example"])}

@@ -47,7 +47,7 @@ from robustbench_logits.models import create_model  # noqa: E402
 from robustbench_logits.models.pretrained import load_model  # noqa: E402
 from robustbench_logits.recipes import get_recipe  # noqa: E402
 from robustbench_logits.train import train  # noqa: E402
-from robustbench_logits.zoo import details as zoo_details, get_entry, pretrained_tags  # noqa: E402
+from robustbench_logits.zoo import get_entry, pretrained_tags, robust_by_example  # noqa: E402
 
 DEFAULT_CACHE = ROOT / "runs" / "reproduce"
 ALPHA = 0.05  # level of every paired exact test
@@ -1098,15 +1098,9 @@ LMA_TABLE6 = {  # LMA-AT's Table 6 rows as zoo models (2C2F, MNIST, eps 0.3): ea
 }
 
 
-def _kept_by_example(tag: str) -> dict[int, bool]:
-    """Test-example index -> kept under the zoo evaluation's worst case (per-example outcome "robust")."""
-    evaluation = zoo_details(tag)["evaluation"]
-    return {i: o == "robust" for i, o in zip(evaluation["example_indices"], evaluation["per_example"])}
-
-
 def _paired_on_shared(a: str, b: str) -> dict[str, Any]:
     """``paired`` on the test examples both zoo models were evaluated on, with their count."""
-    kept_a, kept_b = _kept_by_example(a), _kept_by_example(b)
+    kept_a, kept_b = robust_by_example(a), robust_by_example(b)
     shared = sorted(kept_a.keys() & kept_b.keys())
     return {"n": len(shared), **paired([kept_a[i] for i in shared], [kept_b[i] for i in shared])}
 

@@ -47,12 +47,6 @@ def table() -> str:
     return "\n".join(rows)
 
 
-def _robust_by_example(tag: str) -> dict[int, bool]:
-    """Test-example index -> kept under the worst case (the evaluation's per-example outcome is "robust")."""
-    evaluation = zoo.details(tag)["evaluation"]
-    return {i: outcome == "robust" for i, outcome in zip(evaluation["example_indices"], evaluation["per_example"])}
-
-
 def versus(reference: str, adversarial_only: bool = False) -> str:
     """Each model against the ``reference`` recipe's model of its dataset and architecture, on the test
     examples both were evaluated on: worst-case accuracy of each, the examples only one keeps, and the
@@ -68,7 +62,7 @@ def versus(reference: str, adversarial_only: bool = False) -> str:
             continue
         if adversarial_only and not record.training.get("setup", {}).get("attack"):
             continue
-        ours, theirs = _robust_by_example(record.tag), _robust_by_example(other.tag)
+        ours, theirs = zoo.robust_by_example(record.tag), zoo.robust_by_example(other.tag)
         shared = sorted(ours.keys() & theirs.keys())
         kept, kept_by_other = sum(ours[i] for i in shared), sum(theirs[i] for i in shared)
         b = sum(ours[i] and not theirs[i] for i in shared)

@@ -185,7 +185,7 @@ def test_lma_table6_tests_each_claim_on_the_shared_examples(monkeypatch: pytest.
     kept = {"cnn2c2f.pgd_at_mnist": (range(6), {0, 1, 2, 3}), "cnn2c2f.at_ours_mnist": (range(6), set(range(6))),
             "cnn2c2f.lma_at_mnist": (range(10), set(range(10)))}
     monkeypatch.setattr(reproduce, "pretrained_tags", lambda: dict.fromkeys(kept))
-    monkeypatch.setattr(reproduce, "zoo_details", lambda tag: {"evaluation": {
+    monkeypatch.setattr("robustbench_logits.zoo.details", lambda tag: {"evaluation": {
         "example_indices": list(kept[tag][0]), "per_example": ["robust" if i in kept[tag][1] else "apgd-ce" for i in kept[tag][0]]}})
     monkeypatch.setattr(reproduce, "get_entry", lambda tag: SimpleNamespace(
         evaluation={"n_examples": len(kept[tag][0]), **dict.fromkeys(("clean_acc", "autoattack_acc", "worst_case_acc"),

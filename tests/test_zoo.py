@@ -150,3 +150,10 @@ def test_each_records_convergence_verdict_is_the_current_rule_on_its_own_learnin
             continue
         curve = [epoch["val_robust_accuracy"] for epoch in zoo.details(record.tag)["history"]]
         assert record.training["converged"] == converged(curve), record.tag
+
+
+def test_robust_by_example_maps_each_evaluated_test_index_to_its_worst_case_outcome() -> None:
+    record = next(r for r in zoo.records() if r.evaluation and r.evaluation.get("worst_case_acc"))
+    kept = zoo.robust_by_example(record.tag)
+    assert len(kept) == record.evaluation["n_examples"]
+    assert sum(kept.values()) == round(record.evaluation["worst_case_acc"] * record.evaluation["n_examples"])
