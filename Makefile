@@ -47,7 +47,8 @@ zoo-train: data
 	nohup nice -n 10 env OMP_NUM_THREADS=1 $(BIN)/python scripts/build_zoo.py --train-only --runs $(ZOO_RUNS) >> $(ZOO_RUNS).log 2>&1 &
 
 # Every seed paper's headline claim under one protocol -> docs/reproduction.md + docs/img/ (hours on a CPU;
-# resumable: each training and evaluation is cached under REPRO_CACHE; --render-only rewrites the document).
+# resumable: each step's result is kept in reproduction/results/ (committed), trained models under REPRO_CACHE;
+# --render-only rewrites the document).
 REPRO_CACHE ?= runs/reproduce/full
 reproduce: data
 	OMP_NUM_THREADS=1 $(BIN)/python scripts/reproduce.py --cache $(REPRO_CACHE)

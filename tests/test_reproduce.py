@@ -167,13 +167,13 @@ def test_quick_mode_runs_claims_end_to_end_and_resumes_from_the_cache(tmp_path: 
 def test_a_step_on_a_zoo_model_is_stale_once_the_zoo_ships_other_weights(tmp_path: Path) -> None:
     ref = reproduce.ModelRef("st_baseline", "Baseline (CE)", zoo="cnn2c2f.standard_mnist")
     sha = reproduce.get_entry(ref.zoo).sha256
-    computing = reproduce.Context(tmp_path, reproduce.QUICK, compute=True, threads=1, log=lambda _: None)
+    computing = reproduce.Context(tmp_path, tmp_path / "results", reproduce.QUICK, compute=True, threads=1, log=lambda _: None)
     first = computing.step("claim/st_baseline", lambda: {"accuracy": 0.5}, model=ref)
     assert first["zoo_sha256"] == sha
     assert computing.step("claim/st_baseline", lambda: {"accuracy": 0.9}, model=ref)["accuracy"] == 0.5  # cached
     path = tmp_path / "results" / "claim" / "st_baseline.json"
     path.write_text(path.read_text().replace(sha, "0" * 64))  # computed on weights the zoo no longer ships
-    rendering = reproduce.Context(tmp_path, reproduce.QUICK, compute=False, threads=1, log=lambda _: None)
+    rendering = reproduce.Context(tmp_path, tmp_path / "results", reproduce.QUICK, compute=False, threads=1, log=lambda _: None)
     with pytest.raises(reproduce.Missing, match="other weights of zoo model cnn2c2f.standard_mnist"):
         rendering.step("claim/st_baseline", lambda: {"accuracy": 0.9}, model=ref)
     assert computing.step("claim/st_baseline", lambda: {"accuracy": 0.9}, model=ref)["accuracy"] == 0.9  # recomputed
