@@ -179,29 +179,51 @@ def test_a_step_on_a_zoo_model_is_stale_once_the_zoo_ships_other_weights(tmp_pat
     assert computing.step("claim/st_baseline", lambda: {"accuracy": 0.9}, model=ref)["accuracy"] == 0.9  # recomputed
 
 
-def test_lma_table6_tests_each_claim_on_the_shared_examples(monkeypatch: pytest.MonkeyPatch) -> None:
-    # AT keeps 0-3 of examples 0-5, AT+Ours all of 0-5, LMA-AT all of 0-9: on the 6 shared examples
-    # LMA-AT and AT+Ours each keep 2 that AT loses (sign test p = 0.25), and LMA-AT ties AT+Ours
-    kept = {"cnn2c2f.pgd_at_mnist": (range(6), {0, 1, 2, 3}), "cnn2c2f.at_ours_mnist": (range(6), set(range(6))),
-            "cnn2c2f.lma_at_mnist": (range(10), set(range(10)))}
-    monkeypatch.setattr(reproduce, "pretrained_tags", lambda: dict.fromkeys(kept))
-    monkeypatch.setattr("robustbench_logits.zoo.details", lambda tag: {"evaluation": {
-        "example_indices": list(kept[tag][0]), "per_example": ["robust" if i in kept[tag][1] else "apgd-ce" for i in kept[tag][0]]}})
+def _fake_lma_zoo(monkeypatch: pytest.MonkeyPatch, pgd20: dict[str, set[int]], worst: dict[str, set[int]]) -> None:
+    """Three shipped Table 6 models whose PGD-20 and worst-case outcomes on the first 8 examples are given."""
+    tags = {"AT": "cnn2c2f.pgd_at_mnist", "AT+Ours": "cnn2c2f.at_ours_mnist", "LMA-AT": "cnn2c2f.lma_at_mnist"}
+    by_tag = {tag: name for name, tag in tags.items()}
+    monkeypatch.setattr(reproduce, "pretrained_tags", lambda: dict.fromkeys(tags.values()))
+    monkeypatch.setattr(reproduce, "_models_table", lambda ctx, refs: "")
+    monkeypatch.setattr(reproduce, "_lma_outcomes", lambda ctx, ref: {
+        col: [i in pgd20[ref.label] for i in range(8)] for col in reproduce.LMA_COLUMNS if col != "AA"})
+    monkeypatch.setattr(reproduce, "robust_by_example", lambda tag: {i: i in worst[by_tag[tag]] for i in range(8)})
     monkeypatch.setattr(reproduce, "get_entry", lambda tag: SimpleNamespace(
-        evaluation={"n_examples": len(kept[tag][0]), **dict.fromkeys(("clean_acc", "autoattack_acc", "worst_case_acc"),
-                                                                      len(kept[tag][1]) / len(kept[tag][0]))},
-        training={"epochs": 8}, departures=[]))
-    claim = reproduce.claim_lma(None)
-    # LMA-AT > AT: 2 of 6 shared only for LMA-AT (p 0.25), LMA-AT > AT+Ours: 0 / 0, AT+Ours > AT: 2 / 0 (p 0.25)
-    assert "0 of 3 paired comparisons hold" in claim.evidence and claim.verdict == "not reproduced"
-    assert "| LMA-AT best overall | LMA-AT > AT | 6 | 2 / 0 | 0.25 | no |" in claim.section
-    assert "| '+Ours' improves its base | AT+Ours > AT | 6 | 2 / 0 | 0.25 | no |" in claim.section
+        sha256="0" * 64, evaluation={"n_examples": 8, "autoattack_acc": len(worst[by_tag[tag]]) / 8}))
+
+
+def _lma_claim(tmp_path: Path):
+    ctx = reproduce.Context(tmp_path, tmp_path / "results", reproduce.QUICK, compute=True, threads=1, log=lambda _: None)
+    return reproduce.claim_lma(ctx)
+
+
+def test_lma_table6_is_masked_when_its_pgd20_lead_vanishes_under_the_protocol(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # PGD-20: LMA-AT and AT+Ours keep all 8 examples, AT none (one-sided p = 0.5 ** 8); worst case: nobody keeps any
+    everything, nothing = set(range(8)), set()
+    _fake_lma_zoo(monkeypatch, {"AT": nothing, "AT+Ours": everything, "LMA-AT": everything},
+                  dict.fromkeys(("AT", "AT+Ours", "LMA-AT"), nothing))
+    claim = _lma_claim(tmp_path)
+    assert claim.verdict == "masked"
+    assert "2 of 3 paired comparisons hold under PGD-20, 0 under the worst case" in claim.evidence
+    assert "| LMA-AT best overall | LMA-AT > AT | 8 / 0 | 0.0039 | 0 / 0 | 1 | PGD-20 only |" in claim.section
     assert "TRADES, TRADES+Ours, MART, MART+Ours" in claim.evidence
-    kept["cnn2c2f.lma_at_mnist"] = (range(10), set(range(10)))
-    kept["cnn2c2f.pgd_at_mnist"] = (range(10), {0})  # now LMA-AT keeps 9 AT loses: p = 0.5 ** 9
-    kept["cnn2c2f.at_ours_mnist"] = (range(10), set(range(10)))
-    claim = reproduce.claim_lma(None)
-    assert claim.verdict == "partly" and "2 of 3 paired comparisons hold" in claim.evidence
+
+
+def test_lma_table6_is_partly_reproduced_when_the_lead_survives_but_models_are_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    everything, nothing = set(range(8)), set()
+    kept = {"AT": nothing, "AT+Ours": everything, "LMA-AT": everything}
+    _fake_lma_zoo(monkeypatch, kept, kept)
+    claim = _lma_claim(tmp_path)
+    assert claim.verdict == "partly"  # both comparisons that can hold do, but four of seven models are missing
+    assert "| '+Ours' improves its base | AT+Ours > AT | 8 / 0 | 0.0039 | 8 / 0 | 0.0039 | yes |" in claim.section
+
+
+def test_lma_table6_is_not_reproduced_when_no_comparison_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    same = dict.fromkeys(("AT", "AT+Ours", "LMA-AT"), {0, 1, 2})
+    _fake_lma_zoo(monkeypatch, same, same)
+    assert _lma_claim(tmp_path).verdict == "not reproduced"
 
 
 def test_lma_table6_needs_lma_at_in_the_zoo(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -217,3 +239,37 @@ def test_a_claim_runs_only_on_the_zoo_models_that_ship(monkeypatch: pytest.Monke
     trained_here = {"x": reproduce.ModelRef("x", "X", recipe="pgd-at")}
     assert reproduce.shipped(trained_here) == trained_here
     assert all(("AT", name) in reproduce.TABLE4 for name in reproduce.AT)  # every row has the paper's numbers
+
+
+def test_the_committed_page_is_the_render_of_the_committed_results(tmp_path: Path) -> None:
+    # docs/reproduction.md is generated: rendered afresh from reproduction/results/ it must come out the same
+    # (a zoo model retrained without rerunning its steps shows here as a claim "not run in this version")
+    doc = tmp_path / "reproduction.md"
+    assert reproduce.main(["--render-only", "--cache", str(tmp_path / "models"), "--doc", str(doc),
+                           "--img-dir", str(tmp_path / "img")]) == 0
+    assert doc.read_text() == (reproduce.ROOT / "docs" / "reproduction.md").read_text(), \
+        "docs/reproduction.md is stale: run `python scripts/reproduce.py --render-only` (or `make reproduce`)"
+
+
+def test_lcat_table1_is_masked_when_autoattack_alone_keeps_lcat_ahead(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # at both eps LCAT survives AutoAttack on all 8 examples and the baselines on none, but the head-aware
+    # attacks and escalation break every LCAT example: the lead is AutoAttack's blind spot, not robustness
+    monkeypatch.setattr(reproduce, "pretrained_tags", lambda: {ref.zoo: None for _, ref in reproduce.LCAT_TABLE1.values()})
+    monkeypatch.setattr(reproduce, "_models_table", lambda ctx, refs: "")
+    monkeypatch.setattr(reproduce, "get_entry", lambda tag: SimpleNamespace(sha256="0" * 64))
+    monkeypatch.setattr(reproduce, "get_model", lambda ctx, ref: ref)
+
+    def fake_strong(ctx, model, dataset, eps, name):  # noqa: ANN001, ANN202
+        lcat = model.key == "t1_lcat"
+        outcome = ["adaptive/prehead-pgd" if lcat else "autoattack/apgd-ce"] * 8
+        return {"eps": eps, "clean": 1.0, "clean_ci95": (0.6, 1.0), "autoattack": 1.0 if lcat else 0.0,
+                "autoattack_ci95": (0.0, 1.0), "worst": 0.0, "worst_ci95": (0.0, 0.4), "indicators": [],
+                "outcome": outcome, "robust": [False] * 8}
+
+    monkeypatch.setattr(reproduce, "strong", fake_strong)
+    ctx = reproduce.Context(tmp_path, tmp_path / "results", reproduce.QUICK, compute=True, threads=1, log=lambda _: None)
+    claim = reproduce.claim_lcat_table1(ctx)
+    assert claim.verdict == "masked"
+    assert "LCAT above 3 of 3 baselines at 0.1 under AutoAttack, 0 after" in claim.evidence
+    assert "| 0.1 | LCAT > AT | 8 / 0 | 0.0039 | 0 / 0 | 1 |" in claim.section
