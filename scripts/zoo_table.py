@@ -26,6 +26,12 @@ BLOCKS = {"zoo-table": "### What the zoo holds", "vs-baseline": "### Each model 
           "vs-pgd-at": "### Each adversarially trained model against PGD-AT, on the same examples"}
 
 
+def _validation(training: dict) -> str:
+    """Where the checkpoint was selected, e.g. "5000 held out of the training set" (never the test set)."""
+    validation = training.get("validation", {})
+    return f"{validation.get('size', '?')} held out of the {validation.get('source', '?')}"
+
+
 def _pct(evaluation: dict, key: str) -> str:
     value, ci = evaluation.get(key), evaluation.get(f"{key}_ci95")
     if value is None:
@@ -41,7 +47,7 @@ def table() -> str:
         converged = {True: "yes", False: "no"}.get(tr.get("converged"), "not judged")
         reliable = "-" if not ev else ("no" if ev.get("unreliable") else "yes")
         rows.append(f"| {r.dataset} | {r.name} | `{r.tag}` | {tr.get('epochs')} ({converged}) | {tr.get('selection')} on "
-                    f"{tr.get('validation', {}).get('source', '?')} | {ev.get('n_examples', '-')} | {_pct(ev, 'clean_acc')} | "
+                    f"{_validation(tr)} | {ev.get('n_examples', '-')} | {_pct(ev, 'clean_acc')} | "
                     f"{_pct(ev, 'autoattack_acc')} | {_pct(ev, 'worst_case_acc')} | {reliable} | "
                     f"{r.budget.get('core_hours', '-')} | {len(r.departures)} |")
     return "\n".join(rows)
