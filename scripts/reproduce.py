@@ -270,6 +270,21 @@ def paired(a: list[bool], b: list[bool]) -> dict[str, Any]:
             "p_b_gt_a": discordance_p(only_b, only_a)}
 
 
+def comparisons_verdict(under_paper: list[bool], under_protocol: list[bool], lost: dict[str, Any], complete: bool) -> str:
+    """The verdict of a claim made of pairwise comparisons ("A more robust than B"), each tested under the paper's
+    attack and under the protocol's worst case; ``lost`` is ``paired(claimed model under the paper's attack, its
+    worst case)``: the examples the protocol broke that the paper's attack left robust.
+
+    reproduced: every comparison holds under both, on every model the claim names (``complete``); masked: some
+    hold under the paper's attack, none under the protocol, and the protocol breaks significantly more of the
+    claimed model's examples; partly: any holds; otherwise not reproduced."""
+    if under_paper and all(under_paper) and all(under_protocol) and complete:
+        return "reproduced"
+    if any(under_paper) and not any(under_protocol) and lost["p_a_gt_b"] < ALPHA:
+        return "masked"
+    return "partly" if any(under_paper) or any(under_protocol) else "not reproduced"
+
+
 def strong(ctx: Context, model: torch.nn.Module, dataset: str, eps: float, name: str) -> dict[str, Any]:
     """The project's protocol: benchmark() with AutoAttack standard, head-aware attacks and escalation."""
     b = ctx.budget
@@ -1140,14 +1155,7 @@ def claim_lcat_table1(ctx: Context) -> Claim:
                              f"{hard['only_a']} / {hard['only_b']}", f"{hard['p_a_gt_b']:.2g}"])
     lost = paired(_autoattack_kept(res[("LCAT", 0.1)]), res[("LCAT", 0.1)]["robust"])
     missing = [name for name in LCAT_TABLE1 if name not in refs]
-    if all(under_paper) and all(under_protocol) and not missing:
-        c.verdict = "reproduced"
-    elif any(under_paper) and not any(under_protocol) and lost["p_a_gt_b"] < ALPHA:
-        c.verdict = "masked"
-    elif any(under_paper) or any(under_protocol):
-        c.verdict = "partly"
-    else:
-        c.verdict = "not reproduced"
+    c.verdict = comparisons_verdict(under_paper, under_protocol, lost, complete=not missing)
     lcat = res[("LCAT", 0.1)]
     c.measurement = (f"at 0.1: LCAT AutoAttack {with_ci(lcat, 'autoattack', 'autoattack_ci95')} → worst case "
                      f"{strong_cell(lcat)}; " + ", ".join(f"{n} worst {strong_cell(res[(n, 0.1)])}" for n in refs if n != "LCAT")
@@ -1268,14 +1276,7 @@ def claim_lma(ctx: Context) -> Claim:
                          else "worst case only" if under_protocol[-1] else "no"])
     lost = paired(measured["LMA-AT"]["PGD-20"], worst["LMA-AT"])  # examples PGD-20 left robust that the protocol broke
     missing = [name for name in LMA_TABLE6 if name not in refs]
-    if all(under_paper) and all(under_protocol) and not missing:
-        c.verdict = "reproduced"
-    elif any(under_paper) and not any(under_protocol) and lost["p_a_gt_b"] < ALPHA:
-        c.verdict = "masked"
-    elif any(under_paper) or any(under_protocol):
-        c.verdict = "partly"
-    else:
-        c.verdict = "not reproduced"
+    c.verdict = comparisons_verdict(under_paper, under_protocol, lost, complete=not missing)
     c.measurement = (", ".join(f"{name} PGD-20 {with_ci(acc(measured[name]['PGD-20']))}" for name in ("AT", "LMA-AT"))
                      + f"; worst case LMA-AT {with_ci(acc(worst['LMA-AT']))} (2C2F MNIST eps {LMA_EPS}, first {b.n_attack})")
     c.evidence = (f"{sum(under_paper)} of {len(pairs)} paired comparisons hold under PGD-20, {sum(under_protocol)} "
