@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/build_zoo.py [TAG ...] [--n 1000] [--suite standard] [--threads 1]
     .venv/bin/python scripts/build_zoo.py --train-only --runs /work/runs/h3/zoo   # the training queue
+    .venv/bin/torchrun --standalone --nproc_per_node=2 scripts/build_zoo.py cnn4c3f.pgd_at_mnist   # both cores (DDP)
 
 For each planned model, in queue order: train with the trainer (which resumes an interrupted run
 in ``<runs>/<tag>``, and skips a finished one), then (without ``--train-only``) evaluate the
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -87,7 +89,7 @@ def _pc(name: str, tag: str, recipe: str, dataset: str, lr: float | None = None,
     """PC / PC-LC on LeNet-5: 8 CE warm-up epochs then the method (paper: 50 + 50). ``epochs=16`` is a
     fixed plan (the MNIST models converged in it); a larger ``epochs`` is a ceiling with 16 at least."""
     changes: dict[str, Any] = {"hyperparameters": {"ce_warmup_epochs": 8}}
-    budget = (f"16 of the paper's 100 epochs (8 CE warm-up + 8 of the method; paper 50 + 50)" if epochs == 16 else
+    budget = ("16 of the paper's 100 epochs (8 CE warm-up + 8 of the method; paper 50 + 50)" if epochs == 16 else
               f"at most {epochs} of the paper's 100 epochs (8 CE warm-up + up to {epochs - 8} of the method; paper "
               "50 + 50), stopped at convergence (16 at least)")
     if lr is not None:
@@ -239,6 +241,11 @@ def _recipe_for(plan: ZooPlan):
     return dataclasses.replace(recipe, setups=(setup,))
 
 
+def _is_main_rank() -> bool:
+    """Rank 0 of a torchrun launch (``RANK`` from torchrun), or a plain process."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def train_plan(plan: ZooPlan, runs: Path, threads: int):
     """Train (or resume, or find finished) the plan's run under ``runs/<tag>``."""
     return train(_recipe_for(plan), plan.dataset, plan.arch, runs / plan.tag, threads=threads, progress=False)
@@ -336,12 +343,15 @@ def build(plan: ZooPlan, runs: Path, n_examples: int, suite: str, threads: int, 
         model = load_weights(model, result.weights, expected_sha256=sha).eval()
         evaluation = benchmark(model, dataset=plan.dataset, threat_model="Linf", eps=EPS[plan.dataset], n_examples=n_examples,
                                suite=suite, escalate=True, model_name=staged.name, weights_sha256=sha, progress=False).to_dict()
-        write_json(evaluation_file, evaluation)
+        if _is_main_rank():
+            write_json(evaluation_file, evaluation)
     record, side = make_record(plan, metadata, sha, evaluation)
+    path = out / f"{plan.tag}.json"
+    if not _is_main_rank():  # under torchrun every rank trained and evaluated its shard; rank 0 writes
+        return path
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(result.weights, out / record.weights_path.name)
     write_json(out / record.details_path.name, side)
-    path = out / f"{plan.tag}.json"
     write_json(path, record.to_dict())  # last: a record exists only once weights and side file do
     return path
 
@@ -414,7 +424,8 @@ def main() -> None:
         except Exception as error:  # noqa: BLE001 - one failed plan must not stop the queue
             print(f"{plan.tag}: FAILED {type(error).__name__}: {error}", flush=True)
             continue
-        _report(plan.tag, record)
+        if _is_main_rank():
+            _report(plan.tag, record)
     if args.reevaluate_shipped:
         finished = {p.tag for p in PLANS if (args.runs / p.tag / "metadata.json").is_file()}
         for tag in zoo_records():

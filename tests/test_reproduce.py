@@ -18,7 +18,8 @@ from script_modules import load_script
 VERDICTS = {"reproduced", "partly", "not reproduced", "masked", "not reproducible from the text"}
 
 
-reproduce = load_script("reproduce")
+reproduce = load_script("reproduce")  # puts scripts/ on sys.path: its claims package imports below
+from paper_claims import claim, kanai, lcat, lma, measures, models, steps  # noqa: E402
 
 Z_NAT = np.array([[2.0, -1.0, 0.5, 0.0], [0.3, 0.2, -0.7, 1.5], [-1.0, 2.5, 0.0, 0.4]])
 Z_ADV = np.array([[1.0, 0.0, 1.5, -0.5], [0.0, 1.2, -0.2, 0.5], [-0.5, 1.0, 1.0, 0.9]])
@@ -98,11 +99,11 @@ def test_alp_objective_passes_the_reading_through() -> None:
 def test_paired_counts_discordant_examples_and_tests_them_exactly() -> None:
     a = [True] * 10 + [False] * 5
     b = [False] * 8 + [True] * 2 + [False] * 5
-    t = reproduce.paired(a, b)
+    t = measures.paired(a, b)
     assert (t["only_a"], t["only_b"]) == (8, 0)
     assert t["p_a_gt_b"] == pytest.approx(0.5**8)
     assert t["p_b_gt_a"] == 1.0
-    entry = reproduce.acc([True, True, False, False])
+    entry = measures.acc([True, True, False, False])
     assert entry["acc"] == 0.5 and entry["ci95"][0] < 0.5 < entry["ci95"][1]
 
 
@@ -165,36 +166,73 @@ def test_quick_mode_runs_claims_end_to_end_and_resumes_from_the_cache(tmp_path: 
 
 
 def test_a_step_on_a_zoo_model_is_stale_once_the_zoo_ships_other_weights(tmp_path: Path) -> None:
-    ref = reproduce.ModelRef("st_baseline", "Baseline (CE)", zoo="cnn2c2f.standard_mnist")
-    sha = reproduce.get_entry(ref.zoo).sha256
+    ref = models.ModelRef("st_baseline", "Baseline (CE)", zoo="cnn2c2f.standard_mnist")
+    sha = steps.get_entry(ref.zoo).sha256
     computing = reproduce.Context(tmp_path, tmp_path / "results", reproduce.QUICK, compute=True, threads=1, log=lambda _: None)
-    first = computing.step("claim/st_baseline", lambda: {"accuracy": 0.5}, model=ref)
+    first = computing.step("claim/st_baseline", lambda: {"accuracy": 0.5}, zoo=ref.zoo)
     assert first["zoo_sha256"] == sha
-    assert computing.step("claim/st_baseline", lambda: {"accuracy": 0.9}, model=ref)["accuracy"] == 0.5  # cached
+    assert computing.step("claim/st_baseline", lambda: {"accuracy": 0.9}, zoo=ref.zoo)["accuracy"] == 0.5  # cached
     path = tmp_path / "results" / "claim" / "st_baseline.json"
     path.write_text(path.read_text().replace(sha, "0" * 64))  # computed on weights the zoo no longer ships
     rendering = reproduce.Context(tmp_path, tmp_path / "results", reproduce.QUICK, compute=False, threads=1, log=lambda _: None)
     with pytest.raises(reproduce.Missing, match="other weights of zoo model cnn2c2f.standard_mnist"):
-        rendering.step("claim/st_baseline", lambda: {"accuracy": 0.9}, model=ref)
-    assert computing.step("claim/st_baseline", lambda: {"accuracy": 0.9}, model=ref)["accuracy"] == 0.9  # recomputed
+        rendering.step("claim/st_baseline", lambda: {"accuracy": 0.9}, zoo=ref.zoo)
+    assert computing.step("claim/st_baseline", lambda: {"accuracy": 0.9}, zoo=ref.zoo)["accuracy"] == 0.9  # recomputed
+
+
+def test_a_trained_model_missing_from_the_cache_is_retrained_and_must_match_its_recorded_sha(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a fresh machine: the training step is committed, its weights are not; retraining is seeded
+    ref = models.ModelRef("sub", "substitute", recipe="standard")
+    info = {"weights": "/elsewhere/models/sub/model.safetensors", "sha256": "a" * 64}
+    trained: list[str] = []
+
+    def fake_train(ctx, ref, sha="a" * 64):  # noqa: ANN001, ANN202
+        trained.append(ref.key)
+        weights = ctx.cache / "models" / ref.key / "model.safetensors"
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        weights.write_bytes(b"w")
+        return {"sha256": sha}
+    monkeypatch.setattr(models, "_train", fake_train)
+    log = lambda _: None  # noqa: E731
+    rendering = reproduce.Context(tmp_path / "a", tmp_path / "results", reproduce.QUICK, compute=False, threads=1, log=log)
+    with pytest.raises(reproduce.Missing, match="sub is not in"):
+        models._trained_weights(rendering, ref, info)
+    assert trained == []
+    computing = reproduce.Context(tmp_path / "a", tmp_path / "results", reproduce.QUICK, compute=True, threads=1, log=log)
+    assert models._trained_weights(computing, ref, info) == tmp_path / "a" / "models" / "sub" / "model.safetensors"
+    assert models._trained_weights(computing, ref, info).is_file() and trained == ["sub"]  # the second call finds it
+    monkeypatch.setattr(models, "_train", lambda ctx, ref: fake_train(ctx, ref, sha="b" * 64))
+    other = reproduce.Context(tmp_path / "b", tmp_path / "results", reproduce.QUICK, compute=True, threads=1, log=log)
+    with pytest.raises(reproduce.ReproduceError, match="retrained sub differs.*train/sub.json"):
+        models._trained_weights(other, ref, info)
+
+
+def test_every_claim_has_one_headline_that_the_placeholder_and_the_section_share(tmp_path: Path) -> None:
+    assert set(claim.HEADLINES) == set(reproduce.CLAIMS)
+    for key, (method, paper_claim) in claim.HEADLINES.items():
+        placeholder = reproduce.placeholder(key)
+        assert (placeholder.key, placeholder.method, placeholder.paper_claim) == (key, method, paper_claim)
 
 
 def _fake_lma_zoo(monkeypatch: pytest.MonkeyPatch, pgd20: dict[str, set[int]], worst: dict[str, set[int]]) -> None:
     """The Table 6 models named in ``pgd20`` ship, with the given PGD-20 and worst-case outcomes on the first 8 examples."""
-    tags = {name: reproduce.LMA_TABLE6[name].zoo for name in pgd20}
+    tags = {name: lma.LMA_TABLE6[name].zoo for name in pgd20}
     by_tag = {tag: name for name, tag in tags.items()}
-    monkeypatch.setattr(reproduce, "pretrained_tags", lambda: dict.fromkeys(tags.values()))
-    monkeypatch.setattr(reproduce, "_models_table", lambda ctx, refs: "")
-    monkeypatch.setattr(reproduce, "_lma_outcomes", lambda ctx, ref: {
-        col: [i in pgd20[ref.label] for i in range(8)] for col in reproduce.LMA_COLUMNS if col != "AA"})
-    monkeypatch.setattr(reproduce, "robust_by_example", lambda tag: {i: i in worst[by_tag[tag]] for i in range(8)})
-    monkeypatch.setattr(reproduce, "get_entry", lambda tag: SimpleNamespace(
-        sha256="0" * 64, evaluation={"n_examples": 8, "autoattack_acc": len(worst[by_tag[tag]]) / 8}))
+    monkeypatch.setattr(models, "pretrained_tags", lambda: dict.fromkeys(tags.values()))
+    monkeypatch.setattr(lma, "models_table", lambda ctx, refs: "")
+    monkeypatch.setattr(lma, "_lma_outcomes", lambda ctx, ref: {
+        col: [i in pgd20[ref.label] for i in range(8)] for col in lma.LMA_COLUMNS if col != "AA"})
+    monkeypatch.setattr(lma, "robust_by_example", lambda tag: {i: i in worst[by_tag[tag]] for i in range(8)})
+    entry = lambda tag: SimpleNamespace(  # noqa: E731 - the step cache reads the sha256, the claim the evaluation
+        sha256="0" * 64, evaluation={"n_examples": 8, "autoattack_acc": len(worst[by_tag[tag]]) / 8})
+    monkeypatch.setattr(steps, "get_entry", entry)
+    monkeypatch.setattr(lma, "get_entry", entry)
 
 
 def _lma_claim(tmp_path: Path):
     ctx = reproduce.Context(tmp_path, tmp_path / "results", reproduce.QUICK, compute=True, threads=1, log=lambda _: None)
-    return reproduce.claim_lma(ctx)
+    return lma.claim_lma(ctx)
 
 
 def test_lma_table6_is_masked_when_its_pgd20_lead_vanishes_under_the_protocol(tmp_path: Path,
@@ -244,12 +282,12 @@ def test_lma_table6_judges_a_comparison_only_where_table6_claims_it(tmp_path: Pa
 ])
 def test_comparisons_verdict(under_paper: list[bool], under_protocol: list[bool], lost_p: float, complete: bool,
                              verdict: str) -> None:
-    assert reproduce.comparisons_verdict(under_paper, under_protocol, {"p_a_gt_b": lost_p}, complete) == verdict
+    assert measures.comparisons_verdict(under_paper, under_protocol, {"p_a_gt_b": lost_p}, complete) == verdict
 
 
 def test_paired_refuses_outcomes_on_different_example_sets() -> None:
     with pytest.raises(ValueError, match="different example sets"):
-        reproduce.paired([True, False], [True])
+        measures.paired([True, False], [True])
 
 
 def test_lma_table6_is_not_reproduced_when_no_comparison_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -259,18 +297,18 @@ def test_lma_table6_is_not_reproduced_when_no_comparison_holds(tmp_path: Path, m
 
 
 def test_lma_table6_needs_lma_at_in_the_zoo(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reproduce, "pretrained_tags", lambda: {"cnn2c2f.pgd_at_mnist": None})
+    monkeypatch.setattr(models, "pretrained_tags", lambda: {"cnn2c2f.pgd_at_mnist": None})
     with pytest.raises(reproduce.Missing):
-        reproduce.claim_lma(None)
+        lma.claim_lma(None)
 
 
 def test_a_claim_runs_only_on_the_zoo_models_that_ship(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reproduce, "pretrained_tags", lambda: {"cnn2c2f.pgd_at_mnist": None, "cnn2c2f.blf_at_mnist": None,
+    monkeypatch.setattr(models, "pretrained_tags", lambda: {"cnn2c2f.pgd_at_mnist": None, "cnn2c2f.blf_at_mnist": None,
                                                                "cnn2c2f.trades_mnist": None})
-    assert list(reproduce.shipped(reproduce.AT)) == ["Baseline", "BLF", "TRADES"]
-    trained_here = {"x": reproduce.ModelRef("x", "X", recipe="pgd-at")}
-    assert reproduce.shipped(trained_here) == trained_here
-    assert all(("AT", name) in reproduce.TABLE4 for name in reproduce.AT)  # every row has the paper's numbers
+    assert list(models.shipped(models.AT)) == ["Baseline", "BLF", "TRADES"]
+    trained_here = {"x": models.ModelRef("x", "X", recipe="pgd-at")}
+    assert models.shipped(trained_here) == trained_here
+    assert all(("AT", name) in kanai.TABLE4 for name in models.AT)  # every row has the paper's numbers
 
 
 def test_the_committed_page_is_the_render_of_the_committed_results(tmp_path: Path) -> None:
@@ -287,10 +325,10 @@ def test_lcat_table1_is_masked_when_autoattack_alone_keeps_lcat_ahead(tmp_path: 
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     # at both eps LCAT survives AutoAttack on all 8 examples and the baselines on none, but the head-aware
     # attacks and escalation break every LCAT example: the lead is AutoAttack's blind spot, not robustness
-    monkeypatch.setattr(reproduce, "pretrained_tags", lambda: {ref.zoo: None for _, ref in reproduce.LCAT_TABLE1.values()})
-    monkeypatch.setattr(reproduce, "_models_table", lambda ctx, refs: "")
-    monkeypatch.setattr(reproduce, "get_entry", lambda tag: SimpleNamespace(sha256="0" * 64))
-    monkeypatch.setattr(reproduce, "get_model", lambda ctx, ref: ref)
+    monkeypatch.setattr(models, "pretrained_tags", lambda: {ref.zoo: None for _, ref in lcat.LCAT_TABLE1.values()})
+    monkeypatch.setattr(lcat, "models_table", lambda ctx, refs: "")
+    monkeypatch.setattr(steps, "get_entry", lambda tag: SimpleNamespace(sha256="0" * 64))
+    monkeypatch.setattr(lcat, "get_model", lambda ctx, ref: ref)
 
     def fake_strong(ctx, model, dataset, eps, name):  # noqa: ANN001, ANN202
         lcat = model.key == "t1_lcat"
@@ -299,9 +337,9 @@ def test_lcat_table1_is_masked_when_autoattack_alone_keeps_lcat_ahead(tmp_path: 
                 "autoattack_ci95": (0.0, 1.0), "worst": 0.0, "worst_ci95": (0.0, 0.4), "indicators": [],
                 "outcome": outcome, "robust": [False] * 8}
 
-    monkeypatch.setattr(reproduce, "strong", fake_strong)
+    monkeypatch.setattr(lcat, "strong", fake_strong)
     ctx = reproduce.Context(tmp_path, tmp_path / "results", reproduce.QUICK, compute=True, threads=1, log=lambda _: None)
-    claim = reproduce.claim_lcat_table1(ctx)
+    claim = lcat.claim_lcat_table1(ctx)
     assert claim.verdict == "masked"
     assert "LCAT above 3 of 3 baselines at 0.1 under AutoAttack, 0 after" in claim.evidence
     assert "| 0.1 | LCAT > AT | 7 / 0 | 0.0078 | 0 / 0 | 1 |" in claim.section  # the clean error counts for no one
