@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from robustbench_logits import benchmark  # noqa: E402
+from robustbench_logits._distributed import rank_and_world  # noqa: E402
 from robustbench_logits._files import sha256_file, write_json  # noqa: E402
 from robustbench_logits.models import create_model  # noqa: E402
 from robustbench_logits._files import load_weights  # noqa: E402
@@ -255,6 +256,14 @@ def _is_main_rank() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def _on_failure(plan_tag: str, error: Exception) -> None:
+    """One failed plan must not stop a one-process queue; under torchrun the ranks would fall out of step (the
+    others waiting in a collective), so the whole launch stops."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise error
+    print(f"{plan_tag}: FAILED {type(error).__name__}: {error}", flush=True)
+
+
 def train_plan(plan: ZooPlan, runs: Path, threads: int):
     """Train (or resume, or find finished) the plan's run under ``runs/<tag>``."""
     return train(_recipe_for(plan), plan.dataset, plan.arch, runs / plan.tag, threads=threads, progress=False)
@@ -335,7 +344,7 @@ def build(plan: ZooPlan, runs: Path, n_examples: int, suite: str, threads: int, 
     result = train_plan(plan, runs, threads)
     if not result.finished:
         raise SystemExit(f"{plan.tag}: training did not finish; run again to resume")
-    metadata = json.loads((run_dir / "metadata.json").read_text())
+    metadata = dict(result.metadata)  # every rank has it; rank 0 alone writes metadata.json, perhaps after rank 1 got here
     if (run_dir / "cpu_seconds.json").is_file():
         metadata["cpu_seconds_measured_outside"] = json.loads((run_dir / "cpu_seconds.json").read_text())
     refused = _unshippable(metadata)
@@ -414,6 +423,10 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown plan tags {sorted(unknown)}: see PLANS in {__file__}")
     plans = [p for p in PLANS if not args.tags or p.tag in args.tags]
+    if args.reevaluate_shipped and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise SystemExit("--reevaluate-shipped runs in one process: launch it without torchrun")
+    rank_and_world()  # under torchrun: join the group once, for the whole queue (training would otherwise create
+    # and destroy it per plan, and evaluation create it again)
     for plan in plans:
         if args.finished_only and not (args.runs / plan.tag / "metadata.json").is_file():
             continue
@@ -421,7 +434,7 @@ def main() -> None:
             try:
                 result = train_plan(plan, args.runs, args.threads)
             except Exception as error:  # noqa: BLE001 - one failed plan must not stop the queue
-                print(f"{plan.tag}: FAILED {type(error).__name__}: {error}", flush=True)
+                _on_failure(plan.tag, error)
                 continue
             meta = result.metadata
             print(f"{plan.tag}: {meta.get('epochs_done')} epochs, converged {meta.get('converged')}, stopped {meta.get('stopped')}, "
@@ -431,7 +444,7 @@ def main() -> None:
         try:
             record = build(plan, args.runs, args.n, args.suite, args.threads, args.records)
         except Exception as error:  # noqa: BLE001 - one failed plan must not stop the queue
-            print(f"{plan.tag}: FAILED {type(error).__name__}: {error}", flush=True)
+            _on_failure(plan.tag, error)
             continue
         if _is_main_rank():
             _report(plan.tag, record)

@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import math
 import sys
+import tempfile
 
 import build_zoo  # inserts the checkout on sys.path
 import torch
@@ -27,8 +28,8 @@ def main() -> int:
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--ratio", type=float, default=None, help="LRM's ratio (paper: 0.125 CIFAR-10, 0.95 CIFAR-100/SVHN)")
     parser.add_argument("--clip-grad-norm", type=float, default=None,
-                        help="clip the gradient's global norm before each SGD step (a diagnostic; the trainer does not)")
-    parser.add_argument("--out", default="/tmp/lrm_trace")
+                        help="clip the gradient's global norm before each SGD step (a diagnostic; the trainer does not; "
+                             "the LRM plans train with SGD)")
     args = parser.parse_args()
     plan = next(p for p in build_zoo.PLANS if p.tag == args.tag)
     recipe = build_zoo._recipe_for(plan)
@@ -65,7 +66,7 @@ def main() -> int:
             return sgd_step(self, *a, **k)
         torch.optim.SGD.step = clipped_step
     print(f"{args.tag}: lr {recipe.setups[0].lr}, {dict(recipe.setups[0].hyperparameters)}, {recipe.setups[0].attack}", flush=True)
-    train(recipe, plan.dataset, plan.arch, args.out, epochs=1, threads=1, progress=False, n_val_robust=50)
+    train(recipe, plan.dataset, plan.arch, tempfile.mkdtemp(prefix="lrm_trace_"), epochs=1, threads=1, progress=False, n_val_robust=50)
     return 0
 
 

@@ -1,12 +1,13 @@
-"""Write the zoo's tables into docs/models.md (between their markers), from the records and side files.
+"""Write the zoo's tables into docs/models.md and docs/training.md (between their markers), from the records and side files.
 
     .venv/bin/python scripts/zoo_table.py          # rewrite the blocks
     .venv/bin/python scripts/zoo_table.py --check  # exit 1 when the committed blocks differ from a fresh render
 
-Three blocks: every shipped model (from its record, robustbench_logits/weights/<tag>.json); each
-model against the standard-training baseline of its dataset and architecture; each adversarially
+Three blocks in docs/models.md: every shipped model (from its record, robustbench_logits/weights/<tag>.json);
+each model against the standard-training baseline of its dataset and architecture; each adversarially
 trained model against PGD-AT; the comparisons on the very same test examples (from the per-example
-outcomes in the side files). Every number is computed; nothing is typed.
+outcomes in the side files). One in docs/training.md: robustness against training core-hours (issue 11's
+curve, from the per-epoch history in the side files). Every number is computed; nothing is typed.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from robustbench_logits import zoo  # noqa: E402
 from robustbench_logits.evaluation.statistics import mcnemar_p  # noqa: E402
 
 DOC = ROOT / "docs" / "models.md"
+TRAINING_DOC = ROOT / "docs" / "training.md"
 BLOCKS = {"zoo-table": "### What the zoo holds", "vs-baseline": "### Each model against its baseline, on the same examples",
-          "vs-pgd-at": "### Each adversarially trained model against PGD-AT, on the same examples"}
+          "vs-pgd-at": "### Each adversarially trained model against PGD-AT, on the same examples",
+          "compute-curve": "### Robustness against compute: every adversarially trained MNIST model"}
+CURVE_FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 
 
 def _validation(training: dict) -> str:
@@ -79,10 +83,47 @@ def versus(reference: str, adversarial_only: bool = False) -> str:
     return "\n".join(rows + [line for _, line in sorted(body)])
 
 
-def render(text: str) -> str:
-    """``text`` with every generated block replaced by a fresh render (appended, under its heading, when missing)."""
-    for name, content in (("zoo-table", table()), ("vs-baseline", versus("standard")),
-                          ("vs-pgd-at", versus("pgd-at", adversarial_only=True))):
+def compute_curve(dataset: str = "mnist") -> str:
+    """Issue 11's curve as a table: for each adversarially trained model of ``dataset``, its training core-hours, the
+    best validation PGD accuracy reached within each fraction of them (what stopping there would have selected),
+    and the test evaluation of the shipped checkpoint. Core-hours are CPU time summed over processes, per epoch
+    from the run's history (wall time x processes for runs that did not count CPU time)."""
+    header = " | ".join(f"val PGD at {int(100 * f)} %" for f in CURVE_FRACTIONS)
+    rows = [f"| model | arch | inner attack | epochs | core-h | {header} | AutoAttack % | worst case % |",
+            "|---|---|---|---:|---:|" + "---:|" * len(CURVE_FRACTIONS) + "---|---|"]
+    body = []
+    for record in zoo.records():
+        attack = record.training.get("setup", {}).get("attack")
+        if record.dataset != dataset or not attack or not record.evaluation:
+            continue
+        history = zoo.details(record.tag)["history"]
+        processes = record.budget.get("processes", 1)
+        spent, cumulative = 0.0, []
+        for epoch in history:
+            spent += epoch.get("cpu_seconds") or epoch["seconds"] * processes
+            cumulative.append(spent)
+        cells = []
+        for fraction in CURVE_FRACTIONS:
+            reached = [e["val_robust_accuracy"] for e, c in zip(history, cumulative) if c <= fraction * spent * (1 + 1e-9)]
+            cells.append(f"{100 * max(reached):.1f}" if reached else "-")
+        inner = (f"PGD-{attack['steps']}" + (f", eps ramp {attack['eps_warmup_epochs']:g} ep" if attack.get("eps_warmup_epochs") else "")
+                 if record.recipe != "fast-at" else "FGSM-RS")
+        body.append((spent, f"| {record.name} | {record.arch} | {inner} | {len(history)} | {spent / 3600:.2f} | "
+                            f"{' | '.join(cells)} | {_pct(record.evaluation, 'autoattack_acc')} | "
+                            f"{_pct(record.evaluation, 'worst_case_acc')} |"))
+    return "\n".join(rows + [line for _, line in sorted(body)])
+
+
+GENERATORS = {"zoo-table": table, "vs-baseline": lambda: versus("standard"),
+              "vs-pgd-at": lambda: versus("pgd-at", adversarial_only=True), "compute-curve": compute_curve}
+DOC_BLOCKS = {DOC: ("zoo-table", "vs-baseline", "vs-pgd-at"), TRAINING_DOC: ("compute-curve",)}
+
+
+def render(text: str, doc: Path = DOC) -> str:
+    """``text`` (of ``doc``) with each of its generated blocks replaced by a fresh render (appended, under its
+    heading, when missing)."""
+    for name in DOC_BLOCKS[doc]:
+        content = GENERATORS[name]()
         begin, end = f"<!-- {name}: generated by scripts/zoo_table.py -->", f"<!-- /{name} -->"
         block = f"{begin}\n{content}\n{end}"
         if begin in text:
@@ -93,16 +134,18 @@ def render(text: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Write the zoo's tables into docs/models.md from the records.")
+    parser = argparse.ArgumentParser(description="Write the zoo's tables into docs/models.md and docs/training.md from the records.")
     parser.add_argument("--check", action="store_true", help="exit 1, writing nothing, when the committed tables are stale")
     args = parser.parse_args()
-    text = DOC.read_text()
-    fresh = render(text)
+    fresh = {doc: render(doc.read_text(), doc) for doc in DOC_BLOCKS}
+    stale = [doc for doc, text in fresh.items() if text != doc.read_text()]
     if args.check:
-        if fresh != text:
-            sys.exit("docs/models.md: the zoo tables differ from the records; run scripts/zoo_table.py")
+        if stale:
+            names = ", ".join(doc.relative_to(ROOT).as_posix() for doc in stale)
+            sys.exit(f"{names}: the zoo tables differ from the records; run scripts/zoo_table.py")
         return
-    DOC.write_text(fresh)
+    for doc in stale:
+        doc.write_text(fresh[doc])
 
 
 if __name__ == "__main__":
