@@ -36,8 +36,8 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 import torch  # noqa: E402
 
 from paper_claims.claim import Claim  # noqa: E402
-from paper_claims.kanai import (claim_kanai_fig3, claim_kanai_fig5, claim_kanai_table4_at,  # noqa: E402
-                                claim_kanai_table4_st)
+from paper_claims.kanai import (claim_kanai_4c3f_st, claim_kanai_fig3, claim_kanai_fig5,  # noqa: E402
+                                claim_kanai_table4_at, claim_kanai_table4_st)
 from paper_claims.lcat import claim_lcat_lambda15, claim_lcat_table1, claim_lcat_table2  # noqa: E402
 from paper_claims.li import claim_li_fmnist, claim_li_mnist, claim_li_transfer  # noqa: E402
 from paper_claims.lma import claim_lma  # noqa: E402
@@ -61,6 +61,7 @@ CLAIMS: dict[str, Callable[[Context], Claim]] = {  # priority order: cheap and h
     "li-transfer": claim_li_transfer,
     "summers-transfer": claim_summers_transfer,
     "kanai-table4-at": claim_kanai_table4_at,
+    "kanai-4c3f-st": claim_kanai_4c3f_st,
     "lcat-table1": claim_lcat_table1,
     "lma-table6": claim_lma,
 }
@@ -129,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
 def _claim_prefixes(key: str) -> tuple[str, ...]:
     return {"kanai-table4-st": ("kanai-table4/",), "kanai-table4-at": ("kanai-table4/",), "li-mnist": ("li/",),
             "li-fmnist": ("li/",), "lcat-lambda15": ("lcat-lambda15/", "train/lcat_l15_"),
-            "summers-transfer": ("summers-transfer/", "train/ls_source_")}.get(key, (key + "/",))
+            "summers-transfer": ("summers-transfer/", "train/ls_source_"),
+            "kanai-4c3f-st": ("kanai-4c3f-st/", "train/st4_")}.get(key, (key + "/",))
 
 
 def _cached_seconds(results: Path, only: tuple[str, ...] | None = None) -> float:

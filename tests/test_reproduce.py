@@ -343,3 +343,28 @@ def test_lcat_table1_is_masked_when_autoattack_alone_keeps_lcat_ahead(tmp_path: 
     assert claim.verdict == "masked"
     assert "LCAT above 3 of 3 baselines at 0.1 under AutoAttack, 0 after" in claim.evidence
     assert "| 0.1 | LCAT > AT | 7 / 0 | 0.0078 | 0 / 0 | 1 |" in claim.section  # the clean error counts for no one
+
+
+@pytest.mark.parametrize("parts, expected", [
+    (("reproduced", "reproduced"), "reproduced"),
+    (("reproduced", "masked"), "masked"),
+    (("not reproduced", "partly"), "partly"),
+    (("reproduced", "not reproduced"), "partly"),
+    (("not reproduced", "not reproduced"), "not reproduced"),
+])
+def test_a_claim_of_two_parts_is_reproduced_only_when_both_are_and_masked_when_either_is(parts: tuple[str, str],
+                                                                                        expected: str) -> None:
+    assert kanai._combined(*parts) == expected
+
+
+def test_fig3_verdict_is_masked_when_blf_leads_under_pgd40_but_not_under_the_protocol() -> None:
+    ctx = SimpleNamespace(budget=SimpleNamespace(n_strong=40))
+    lead = [True] * 30 + [False] * 10  # BLF robust on 30 of 40, every other model on none
+    sweeps = {name: {"0.1": [False] * 40, "0.2": lead if name == "BLF" else [False] * 40}
+              for name in ("Baseline", "LSQ", "LSM", "BLF")}
+    protocol = {name: {"robust": [False] * 40} for name in sweeps}  # the protocol breaks every example
+    verdict, evidence = kanai._fig3_verdict(ctx, sweeps, protocol, lsm_claimed=False)
+    assert verdict == "masked" and "worst case broke: 30" in evidence
+    protocol["BLF"] = {"robust": lead}
+    assert kanai._fig3_verdict(ctx, sweeps, protocol, lsm_claimed=False)[0] == "reproduced"
+    assert kanai._fig3_verdict(ctx, sweeps, protocol, lsm_claimed=True)[0] == "partly"  # LSM does not lead at 0.1
