@@ -24,14 +24,14 @@ from robustbench_logits.train import train
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("tag", choices=[p.tag for p in build_zoo.PLANS if p.recipe == "lrm"])
+    parser.add_argument("dataset", choices=sorted(build_zoo.EPS))
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--ratio", type=float, default=None, help="LRM's ratio (paper: 0.125 CIFAR-10, 0.95 CIFAR-100/SVHN)")
     parser.add_argument("--clip-grad-norm", type=float, default=None,
                         help="clip the gradient's global norm before each SGD step (a diagnostic; the trainer does not; "
                              "the LRM plans train with SGD)")
     args = parser.parse_args()
-    plan = next(p for p in build_zoo.PLANS if p.tag == args.tag)
+    plan = build_zoo._at("", f"cnn2c2f.lrm_{args.dataset}", "lrm", args.dataset)
     recipe = build_zoo._recipe_for(plan)
     if args.lr is not None:
         recipe = dataclasses.replace(recipe, setups=tuple(dataclasses.replace(s, lr=args.lr) for s in recipe.setups))
@@ -65,7 +65,7 @@ def main() -> int:
                                            args.clip_grad_norm)
             return sgd_step(self, *a, **k)
         torch.optim.SGD.step = clipped_step
-    print(f"{args.tag}: lr {recipe.setups[0].lr}, {dict(recipe.setups[0].hyperparameters)}, {recipe.setups[0].attack}", flush=True)
+    print(f"{plan.tag}: lr {recipe.setups[0].lr}, {dict(recipe.setups[0].hyperparameters)}, {recipe.setups[0].attack}", flush=True)
     train(recipe, plan.dataset, plan.arch, tempfile.mkdtemp(prefix="lrm_trace_"), epochs=1, threads=1, progress=False, n_val_robust=50)
     return 0
 
