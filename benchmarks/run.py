@@ -36,9 +36,9 @@ MODES: dict[str, dict[str, Any]] = {
     # sizes chosen so that `make bench` takes under 20 minutes on two quiet cores (the evaluation's
     # pairs and the scale-out's work large enough that start-up and one unlucky example do not decide a ratio)
     "full": {"train_pairs": 3, "train_warmup": 1, "eval_n": 16, "eval_pairs": 3, "scale_eval_n": 32, "scale_train_n": 32768,
-             "scale_pairs": 1, "memory_n": (1000, 10000)},
+             "scale_eval_pairs": 1, "scale_train_pairs": 3, "memory_n": (1000, 10000)},
     "quick": {"train_pairs": 1, "train_warmup": 0, "eval_n": 4, "eval_pairs": 1, "scale_eval_n": 4, "scale_train_n": 256,
-              "scale_pairs": 1, "memory_n": (100, 1000)},
+              "scale_eval_pairs": 1, "scale_train_pairs": 2, "memory_n": (100, 1000)},
 }
 
 
@@ -124,7 +124,7 @@ def run(mode: str, only: tuple[str, ...]) -> dict[str, Any]:
     section("inner_attack", lambda: bench("training", "bench_inner_attack_gradients")(sizes["train_pairs"]))
     section("evaluation", lambda: bench("evaluation", "bench_evaluation")(sizes["eval_n"], sizes["eval_pairs"]))
     section("scaleout", lambda: bench("scaleout", "bench_scaleout")(sizes["scale_eval_n"], sizes["scale_train_n"],
-                                                                    sizes["scale_pairs"]))
+                                                                    sizes["scale_eval_pairs"], sizes["scale_train_pairs"]))
     section("memory", lambda: bench("memory", "bench_memory")(tuple(sizes["memory_n"]), Path(__file__).resolve()))
     busy += [p for p in _busiest_processes() if p not in busy]
     if "machine" in results:  # a partial run (--only) keeps the machine facts of the run it adds to

@@ -8,10 +8,14 @@ the two ranks' gradients in another order than one process sums the batch, and a
 amplifies that last-bit difference (PGD steps along sign(gradient), so a component near zero flips a
 whole step; 3e-8 after 1,024 examples, 1e-2 after 8,192, 0.5 after 32,768). So the training figure
 reports the weight difference and tests what a user needs instead: that two processes train a model
-from the same distribution as one. On the same 1,000 test examples, clean and under PGD-10, the 1- and
-2-process models must be indistinguishable (exact two-sided McNemar test, p >= 0.05) or differ by no
-more than two 1-process runs that differ only in their seed (the run-to-run spread of one epoch of
-adversarial training, measured in the same benchmark).
+from the same distribution as one. Pair i trains with seed i on both sides, so the pairs that time the
+speedup also sample each side's run-to-run spread: on the same 1,000 test examples, clean and under
+PGD-10, the 1- and 2-process accuracies over the seeds must be indistinguishable (Welch's two-sample
+t-test, p >= 0.05; scipy). One pair (the quick mode) times the speedup and tests nothing.
+
+Until 2026-12-02 the test compared one 1-process model with one 2-process model and one more 1-process
+seed; after one epoch of adversarial training two seeds differed by 5.4 points under PGD-10, and one
+draw of that spread decided the verdict.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import timm
 import torch
 import torchattacks
 from safetensors.torch import load_file
-from scipy.stats import binomtest
+from scipy.stats import ttest_ind
 
 import robustbench_logits  # noqa: F401  (registers cnn2c2f with timm)
 from robustbench_logits.evaluation.inputs import resolve_dataset
@@ -58,10 +62,11 @@ def _run(command: list[str], cwd: Path) -> float:
 
 
 def _speedup(make: Any, pairs: int, work: Path) -> dict[str, Any]:
+    """``make(nproc, out, pair)`` -> the command; one process and two alternately, ``pairs`` times."""
     ratios, one, two = [], [], []
     for i in range(pairs):
         order = (1, 2) if i % 2 == 0 else (2, 1)
-        times = {nproc: _run(make(nproc, work / f"{nproc}"), work) for nproc in order}
+        times = {nproc: _run(make(nproc, work / f"{nproc}-{i}", i), work) for nproc in order}
         one.append(times[1])
         two.append(times[2])
         ratios.append(times[1] / times[2])
@@ -81,53 +86,53 @@ def _correct(weights: Path, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Ten
         return model(x).argmax(1) == y, model(x_adv).argmax(1) == y
 
 
-def _same_distribution(one: Path, two: Path, other_seed: Path, n: int = 1000) -> dict[str, Any]:
-    """Clean and PGD-10 accuracy of the 1-process, 2-process and other-seed 1-process models on the same
-    examples: the exact McNemar test of 1 vs 2 processes, and the seed-to-seed gap to compare it with."""
+def _same_distribution(one: list[Path], two: list[Path], n: int = 1000) -> dict[str, Any]:
+    """Clean and PGD-10 accuracy of each seed's 1-process and 2-process model on the same test examples,
+    and Welch's t-test of the two sides (needs two seeds at least)."""
     _, x, y, _ = resolve_dataset("mnist", n, None)
-    (clean_a, robust_a), (clean_b, robust_b), (clean_s, robust_s) = (_correct(w, x, y) for w in (one, two, other_seed))
-    figures: dict[str, Any] = {"n_test": n}
-    for name, a, b, s in (("clean", clean_a, clean_b, clean_s), ("pgd10", robust_a, robust_b, robust_s)):
-        only_a, only_b = int((a & ~b).sum()), int((b & ~a).sum())
-        p = 1.0 if only_a + only_b == 0 else float(binomtest(only_a, only_a + only_b, 0.5).pvalue)
-        acc_a, acc_b, acc_s = (float(t.float().mean()) for t in (a, b, s))
-        figures[name] = {"one_process_acc": acc_a, "two_processes_acc": acc_b, "other_seed_acc": acc_s,
-                         "only_one_process_right": only_a, "only_two_processes_right": only_b, "mcnemar_p": round(p, 4),
-                         "same": p >= 0.05 or abs(acc_a - acc_b) <= abs(acc_a - acc_s)}
-    figures["same_distribution"] = figures["clean"]["same"] and figures["pgd10"]["same"]
+    scored = {side: [_correct(w, x, y) for w in weights] for side, weights in (("one", one), ("two", two))}
+    figures: dict[str, Any] = {"n_test": n, "seeds": len(one)}
+    for k, name in enumerate(("clean", "pgd10")):
+        acc = {side: [round(float(c[k].float().mean()), 4) for c in scored[side]] for side in scored}
+        tested = len(one) >= 2 and len(two) >= 2
+        p = float(ttest_ind(acc["one"], acc["two"], equal_var=False).pvalue) if tested else float("nan")
+        p = 1.0 if tested and p != p else p  # identical constant samples: nothing to tell apart
+        figures[name] = {"one_process_acc": acc["one"], "two_processes_acc": acc["two"],
+                         "welch_p": round(p, 4) if tested else None, "same": (p >= 0.05) if tested else None}
+    figures["same_distribution"] = (figures["clean"]["same"] and figures["pgd10"]["same"]) \
+        if figures["clean"]["same"] is not None else None
     return figures
 
 
-def bench_scaleout(n_eval: int, n_train: int, pairs: int) -> dict[str, Any]:
+def bench_scaleout(n_eval: int, n_train: int, eval_pairs: int, train_pairs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="rbl-bench-") as tmp:
         work = Path(tmp)
 
-        def evaluation(nproc: int, out: Path) -> list[str]:
+        def evaluation(nproc: int, out: Path, pair: int) -> list[str]:
             return [*_cli(nproc), "eval", EVAL_MODEL, "--dataset", "mnist", "-n", str(n_eval), "--batch-size",
                     str(max(1, n_eval // CHUNKS)), "--no-progress", "--out", str(out.with_suffix(".json"))]
 
-        def training(nproc: int, out: Path) -> list[str]:
+        def training(nproc: int, out: Path, pair: int) -> list[str]:
             return [*_cli(nproc), "train", "--recipe", "pgd-at", "--dataset", "mnist", "--arch", "cnn2c2f",
                     "--preset", "cpu", "--epochs", "1", "--n-train", str(n_train + 256), "--val-size", "256",
                     "--n-eval", "256", "--n-val-robust", "0", "--threads", "1", "--no-progress",
-                    "--out", str(out)]
+                    "--seed", str(pair), "--out", str(out)]
 
-        eval_figures = _speedup(evaluation, pairs, work)
-        one = json.loads((work / "1.json").read_text())
-        two = json.loads((work / "2.json").read_text())
-        eval_figures["identical_results"] = one.get("per_attack") == two.get("per_attack") and \
-            one.get("worst_case_acc") == two.get("worst_case_acc")
+        eval_figures = _speedup(evaluation, eval_pairs, work)
+        results = [[json.loads((work / f"{nproc}-{i}.json").read_text()) for nproc in (1, 2)] for i in range(eval_pairs)]
+        eval_figures["identical_results"] = all(one.get("per_attack") == two.get("per_attack") and
+                                                one.get("worst_case_acc") == two.get("worst_case_acc") for one, two in results)
         eval_figures.update({"model": EVAL_MODEL, "n_examples": n_eval, "chunks": CHUNKS})
 
-        train_figures = _speedup(training, pairs, work)
-        weights = [work / str(nproc) / "model.safetensors" for nproc in (1, 2)]
-        if all(path.is_file() for path in weights):
-            a, b = load_file(str(weights[0])), load_file(str(weights[1]))
+        train_figures = _speedup(training, train_pairs, work)
+        weights = {nproc: [work / f"{nproc}-{i}" / "model.safetensors" for i in range(train_pairs)] for nproc in (1, 2)}
+        if all(path.is_file() for paths in weights.values() for path in paths):
+            a, b = load_file(str(weights[1][0])), load_file(str(weights[2][0]))
             diff = max(float((a[k].float() - b[k].float()).abs().max()) for k in a)
             train_figures["max_abs_weight_difference"] = diff
             train_figures["identical_weights"] = diff <= 1e-5
-            _run(training(1, work / "seed1") + ["--seed", "1"], work)
-            train_figures["same_predictions"] = _same_distribution(*weights, work / "seed1" / "model.safetensors")
+            train_figures["same_predictions"] = _same_distribution(weights[1], weights[2])
             train_figures["identical_results"] = train_figures["same_predictions"]["same_distribution"]
-        train_figures.update({"recipe": "pgd-at", "arch": "cnn2c2f", "n_train": n_train, "n_val": 256, "epochs": 1})
+        train_figures.update({"recipe": "pgd-at", "arch": "cnn2c2f", "n_train": n_train, "n_val": 256, "epochs": 1,
+                              "seeds": list(range(train_pairs))})
     return {"evaluation": eval_figures, "training": train_figures}

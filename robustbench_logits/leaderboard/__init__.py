@@ -6,6 +6,7 @@ One concept per module, each on the floor its imports justify (lowest first):
 - :mod:`.schema` - the JSON Schemas of entries and submissions and their one-line errors;
 - :mod:`.entries` - deriving an entry from a zoo record or a submission's evaluation;
 - :mod:`.ranking` - protocols (what must agree for numbers to be compared) and the ranking;
+- :mod:`.equal_budget` - zoo models trained on one fixed budget, compared pair by pair;
 - :mod:`.store` - the on-disk leaderboard: layout, lock, atomic writes, history;
 - :mod:`.templating` - the package's jinja2 templates;
 - :mod:`.render` and its sibling :mod:`.cards` - tables, the HTML page, model cards;

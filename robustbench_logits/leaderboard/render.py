@@ -17,6 +17,7 @@ from typing import Any
 from robustbench_logits import zoo
 from robustbench_logits._files import write_json, write_text
 from robustbench_logits.leaderboard.entries import VERDICTS, entry_from_zoo
+from robustbench_logits.leaderboard.equal_budget import equal_budget_groups
 from robustbench_logits.leaderboard.ranking import protocol_groups, protocol_key, rank_entries, tied_with_previous
 from robustbench_logits.leaderboard.schema import SubmissionError
 from robustbench_logits.leaderboard.store import entry_files, entry_path, load_entries, locked, read_json
@@ -62,7 +63,7 @@ def build_tables(entries: list[dict[str, Any]], root: Path) -> list[dict[str, An
                              "protocols": protocol_groups({e["model_name"]: _evaluation_of(e, root) for e in ranked})})
         fired = sorted({indicator["name"] for e in board for indicator in e["indicators"]})
         tables.append({"dataset": dataset, "threat_model": threat, "file": f"{dataset}_{threat}.md", "sections": sections,
-                       "indicators_fired": fired})
+                       "indicators_fired": fired, "equal_budget": equal_budget_groups(dataset, threat)})
     return tables
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from robustbench_logits.leaderboard.equal_budget import equal_budget_groups
+from robustbench_logits.leaderboard.templating import render_template
+
 from .claim import HEADLINES, SOURCES, Claim
 from .steps import ALPHA, Context, shown_path
 from .text import table
@@ -66,9 +69,23 @@ def render(ctx: Context, claims: list[Claim], missing: dict[str, str], total_s: 
         body.append(f"*Verdict:* **{c.verdict}** - {c.evidence}\n")
         body.append(c.section + "\n")
         body.append(f"*Wall time of this claim's cached steps:* {c.wall_time_s:.0f} s.\n")
+    body.extend(_equal_budget())
     body.append("## Parts of the issue this script does not attempt\n")
     body.append("\n".join(f"- **{what}**: {why}" for what, why in NOT_RUN) + "\n")
     return "\n".join(head + body)
+
+
+def _equal_budget() -> list[str]:
+    """Issue 11's side-by-side table: the zoo's models trained on one fixed budget (the leaderboard shows the same
+    section, from the same records and template)."""
+    groups = equal_budget_groups()
+    body = ["<a id=\"equal-budget\"></a>\n## Equal training budget: the zoo's side-by-side comparisons\n",
+            "Not a claim of one paper but the question the seed papers' AT comparisons raise: does BLF (Kanai et al.) or "
+            "LMA (LMA-AT) add robustness over the PGD-AT and TRADES baselines when all get the same compute? Derived "
+            "from the zoo's records (`robustbench_logits.leaderboard.equal_budget`), not from this script's steps.\n"]
+    if not groups:
+        return body + ["No two shipped models share a fixed-length budget yet.\n"]
+    return body + [render_template("_equal_budget.md.j2", group=g) for g in groups]
 
 
 NOT_RUN = [  # parts of issue 14 this script does not attempt, with the projected cost on this machine
