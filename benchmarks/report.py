@@ -97,6 +97,28 @@ def _training(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _pooling(pool: dict[str, Any] | None) -> list[str]:
+    if not pool or "layer" not in pool:
+        return []
+
+    def row(label: str, r: dict[str, Any]) -> str:
+        return (f"| {label} | {_x(r['speedup'])} | [{r['min']:.2f}, {r['max']:.2f}] | {r['torch_ms']:.2f} | "
+                f"{r['ours_ms']:.2f} |")
+
+    lines = ["## Max pooling: `nn.MaxPool2d(2)` over the package's `MaxPool2x2`", "",
+             "Torch's CPU max pool computes its argmax indices even without autograd and took a third of a 2C2F "
+             "training step. `models.pooling.MaxPool2x2` gives the same values and gradients bit for bit "
+             "(tests/test_models_pooling.py) and is what the small nets (2C2F, 4C3F, LeNet-5, VGG-13) now use. "
+             "Speedup = torch's CPU time over ours, side by side on the same weights and batch of 128 "
+             "(`benchmarks/pooling.py`); the whole-net rows swap the pools back to `nn.MaxPool2d(2)` in a copy.", "",
+             "| workload | speedup | [min, max] | torch (ms) | ours (ms) |", "|---|---:|---:|---:|---:|"]
+    lines += [row(f"pool layer, forward + backward, input {shape}", r) for shape, r in pool["layer"].items()]
+    for arch, rows in pool.items():
+        if arch != "layer":
+            lines += [row(f"`{arch}` {name.replace('_', ' ')}", r) for name, r in rows.items()]
+    return [*lines, ""]
+
+
 def _evaluation(e: dict[str, Any] | None) -> list[str]:
     if not e or "full_suite_vs_aa_escalating" not in e:
         return []
@@ -194,10 +216,13 @@ def _same_predictions(t: dict[str, Any]) -> str:
     if not same:
         return "predictions not compared"
 
-    def side(accs: list[float]) -> str:
-        return ", ".join(f"{a:.1%}" for a in accs)
+    def side(accs: list[float] | float) -> str:
+        return ", ".join(f"{a:.1%}" for a in (accs if isinstance(accs, list) else [accs]))
 
     def p(k: str) -> str:
+        if "mcnemar_p" in same[k]:  # results.json of a run before 2026-12-02: one seed a side and one more 1-process seed
+            return (f"McNemar p = {same[k]['mcnemar_p']:.2g}, seed 1 in 1 process "
+                    f"{same[k].get('other_seed_acc', float('nan')):.1%}")
         return "not tested (one seed)" if same[k].get("welch_p") is None else f"Welch p = {same[k]['welch_p']:.2g}"
 
     return "; ".join(f"{k} {side(same[k]['one_process_acc'])} (1 process) vs {side(same[k]['two_processes_acc'])} (2), {p(k)}"
@@ -227,7 +252,7 @@ def _memory(mem: dict[str, Any] | None) -> list[str]:
 
 def _section_runs(results: dict[str, Any]) -> list[str]:
     runs = results.get("section_runs", {})
-    sections = [k for k in ("training", "inner_attack", "evaluation", "scaleout", "memory") if k in results]
+    sections = [k for k in ("training", "inner_attack", "pooling", "evaluation", "scaleout", "memory") if k in results]
     if not runs and not sections:
         return []
     lines = ["Per section (1-minute load average before -> after):", ""]
@@ -262,6 +287,7 @@ def render(results: dict[str, Any]) -> str:
         *[line for earlier in results.get("earlier_runs", []) for line in _machine(earlier, earlier=True)],
         *_section_runs(results),
         *_training(results),
+        *_pooling(results.get("pooling")),
         *_evaluation(results.get("evaluation")),
         *_scaleout(results.get("scaleout")),
         *_memory(results.get("memory")),

@@ -19,6 +19,7 @@ from timm.models.resnet import BasicBlock, ResNet
 from torch import nn
 
 from robustbench_logits.errors import ModelError
+from robustbench_logits.models.pooling import MaxPool2x2
 from robustbench_logits.models.pretrained import build_pretrained, pretrained_cfg
 from robustbench_logits.zoo import pretrained_tags
 
@@ -117,10 +118,10 @@ def _cnn2c2f(num_classes: int, in_chans: int, img_size: ImageSize) -> ConvClassi
     img_size = _pair(img_size)
     features = nn.Sequential(
         nn.Conv2d(in_chans, 10, kernel_size=5),
-        nn.MaxPool2d(2),
+        MaxPool2x2(),
         nn.ReLU(),
         nn.Conv2d(10, 20, kernel_size=5),
-        nn.MaxPool2d(2),
+        MaxPool2x2(),
         nn.ReLU(),
     )
     flat = _flat_size(features, in_chans, img_size, "cnn2c2f")  # 320 at 28x28
@@ -139,12 +140,12 @@ def _cnn4c3f(num_classes: int, in_chans: int, img_size: ImageSize) -> ConvClassi
         nn.ReLU(),
         nn.Conv2d(32, 32, kernel_size=3),
         nn.ReLU(),
-        nn.MaxPool2d(2),
+        MaxPool2x2(),
         nn.Conv2d(32, 64, kernel_size=3),
         nn.ReLU(),
         nn.Conv2d(64, 64, kernel_size=3),
         nn.ReLU(),
-        nn.MaxPool2d(2),
+        MaxPool2x2(),
     )
     flat = _flat_size(features, in_chans, img_size, "cnn4c3f")  # 1024 at 28x28
     pre_logits = nn.Sequential(
@@ -169,10 +170,10 @@ def _lenet5(num_classes: int, in_chans: int, img_size: ImageSize) -> ConvClassif
     features = nn.Sequential(
         nn.Conv2d(in_chans, 6, kernel_size=5, padding=2),
         nn.ReLU(),
-        nn.MaxPool2d(2),
+        MaxPool2x2(),
         nn.Conv2d(6, 16, kernel_size=5),
         nn.ReLU(),
-        nn.MaxPool2d(2),
+        MaxPool2x2(),
     )
     flat = _flat_size(features, in_chans, img_size, "lenet5")  # 400 at 28x28
     pre_logits = nn.Sequential(
@@ -193,7 +194,7 @@ def _vgg13_cifar(num_classes: int, in_chans: int, img_size: ImageSize = 32) -> C
     channels = in_chans
     for item in _VGG13_LAYOUT:
         if item == "M":
-            layers.append(nn.MaxPool2d(2))
+            layers.append(MaxPool2x2())
         else:
             layers += [nn.Conv2d(channels, item, kernel_size=3, padding=1), nn.BatchNorm2d(item), nn.ReLU()]
             channels = item
