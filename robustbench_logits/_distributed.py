@@ -1,5 +1,5 @@
 """torchrun helpers shared by training and evaluation: join the process group, reduce, gather,
-and draw a rank's rows of a global batch's random values.
+draw a rank's rows of a global batch's random values, and share out work items between ranks.
 
 One place for them, so ``train.py`` and ``evaluation/`` agree on how a run is launched
 (``WORLD_SIZE`` / ``LOCAL_RANK`` from torchrun) and nothing is pickled between ranks.
@@ -7,6 +7,7 @@ One place for them, so ``train.py`` and ``evaluation/`` agree on how a run is la
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -17,7 +18,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-__all__ = ["Process", "all_gather_json", "all_sum", "barrier", "process_group", "rank_and_world", "rank_rows"]
+__all__ = ["Process", "all_gather_json", "all_sum", "barrier", "process_group", "rank_and_world", "rank_rows",
+           "shared_out"]
 
 
 @dataclass(frozen=True)
@@ -116,3 +118,27 @@ def all_gather_json(payload: Any, world: int) -> list[Any]:
     gathered = [torch.zeros(longest, dtype=torch.uint8) for _ in range(world)]
     dist.all_gather(gathered, padded)
     return [json.loads(bytes(g[: int(s.item())].tolist()).decode()) for g, s in zip(gathered, sizes)]
+
+
+_QUEUES = itertools.count()  # every rank makes the same calls in the same order, so the n-th queue has one key
+
+
+def shared_out(n: int, rank: int, world: int) -> Iterator[int]:
+    """Indices ``0 .. n - 1``, each to exactly one rank: alone, all of them; under torchrun, the next to
+    whichever rank asks first (a counter in torchrun's own key-value store), so a rank that drew quick
+    items takes more of them instead of waiting for the slow one at the next gather. The assignment
+    varies from run to run; callers must make their results independent of it (the evaluation seeds
+    each chunk by its index). Without torchrun's store address (a group joined some other way), ranks
+    take items ``rank, rank + world, ...``."""
+    if world == 1:
+        yield from range(n)
+        return
+    queue = next(_QUEUES)
+    address, port = os.environ.get("MASTER_ADDR"), os.environ.get("MASTER_PORT")
+    if not address or not port:
+        yield from range(rank, n, world)
+        return
+    store = dist.TCPStore(address, int(port), is_master=False, use_libuv=True)
+    key = f"robustbench_logits/shared_out/{queue}"
+    while (index := store.add(key, 1) - 1) < n:
+        yield index

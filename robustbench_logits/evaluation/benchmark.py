@@ -1,9 +1,10 @@
 """The one evaluation path, :func:`benchmark`: clean accuracy, the cascade (AutoAttack's components
 and the suite), adaptive attacks, probes, indicators, escalation, intervals, provenance.
 
-Examples are cut into fixed chunks of ``batch_size``; under torchrun rank r of N takes chunks
-r, r+N, ... and the per-example outcomes are gathered as JSON (nothing is pickled), so a sharded
-run gives the numbers of a single-process run. Escalation decisions are taken on the gathered
+Examples are cut into fixed chunks of ``batch_size``; under torchrun each rank takes the next
+chunk nobody has taken yet (``_distributed.shared_out``: a rank whose chunks were quick takes more),
+every chunk's attacks are seeded by its index, and the per-example outcomes are gathered as JSON
+(nothing is pickled), so a sharded run gives the numbers of a single-process run. Escalation decisions are taken on the gathered
 counts, identically on every rank.
 """
 
@@ -21,7 +22,7 @@ import torch.nn as nn
 from torchattacks.attack import Attack
 from tqdm.auto import tqdm
 
-from robustbench_logits._distributed import all_gather_json, rank_and_world
+from robustbench_logits._distributed import all_gather_json, rank_and_world, shared_out
 from robustbench_logits._files import package_versions
 from robustbench_logits.attacks import (
     AttackSpec,
@@ -173,12 +174,14 @@ def _run(ctx: Context, suite: EvaluationSuite, budget: EscalationBudget | None, 
          progress: bool, model_name: str | None, weights_sha256: str | None, wall_start: float) -> BenchmarkResult:
     rank, world = rank_and_world()
     starts = list(range(0, x.shape[0], batch_size))
-    mine = [(i, s) for i, s in enumerate(starts) if i % world == rank]
-    bar = tqdm(total=len(mine) * (len(ctx.cascade) + len(ctx.adaptive) + 1), desc=f"eval {model_name or ''}".strip(),
+    stages = len(ctx.cascade) + len(ctx.adaptive) + 1
+    # under torchrun rank 0 shows its own share, which the queue decides as it goes: an estimate
+    bar = tqdm(total=-(-len(starts) // world) * stages, desc=f"eval {model_name or ''}".strip(),
                disable=not progress or rank != 0, leave=False)
     chunks: list[Chunk] = []
     records: list[dict[str, Any]] = []
-    for index, start in mine:
+    for index in shared_out(len(starts), rank, world):
+        start = starts[index]
         chunk, record = evaluate_chunk(ctx, index, x[start:start + batch_size].to(device),
                                        y[start:start + batch_size].to(device), lambda: bar.update(1))
         chunks.append(chunk)
