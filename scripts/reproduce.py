@@ -36,8 +36,8 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 import torch  # noqa: E402
 
 from paper_claims.claim import Claim  # noqa: E402
-from paper_claims.kanai import (claim_kanai_4c3f_st, claim_kanai_fig3, claim_kanai_fig5,  # noqa: E402
-                                claim_kanai_table4_at, claim_kanai_table4_st)
+from paper_claims.kanai import (claim_kanai_4c3f_at, claim_kanai_4c3f_st, claim_kanai_fig3,  # noqa: E402
+                                claim_kanai_fig5, claim_kanai_table4_at, claim_kanai_table4_st)
 from paper_claims.lcat import claim_lcat_lambda15, claim_lcat_table1, claim_lcat_table2  # noqa: E402
 from paper_claims.li import claim_li_fmnist, claim_li_mnist, claim_li_transfer  # noqa: E402
 from paper_claims.lma import claim_lma  # noqa: E402
@@ -62,6 +62,7 @@ CLAIMS: dict[str, Callable[[Context], Claim]] = {  # priority order: cheap and h
     "summers-transfer": claim_summers_transfer,
     "kanai-table4-at": claim_kanai_table4_at,
     "kanai-4c3f-st": claim_kanai_4c3f_st,
+    "kanai-4c3f-at": claim_kanai_4c3f_at,
     "lcat-table1": claim_lcat_table1,
     "lma-table6": claim_lma,
 }

@@ -164,6 +164,14 @@ AT = {
 }
 
 
+# Kanai et al. adversarial-training rows on 4C3F: issue 11's flagships (one equal budget, docs/training.md)
+AT_4C3F = {
+    "Baseline": ModelRef("at4_baseline", "PGD-AT, 4C3F", zoo="cnn4c3f.pgd_at_mnist"),
+    "BLF": ModelRef("at4_blf", "BLF + AT, 4C3F", zoo="cnn4c3f.blf_at_mnist"),
+    "TRADES": ModelRef("at4_trades", "TRADES, 4C3F", zoo="cnn4c3f.trades_mnist"),
+}
+
+
 SUBSTITUTES = {  # independently trained CE sources of transfer attacks (Li et al. Table 3; Summers Table 2)
     "mnist": ModelRef("sub_2c2f_mnist", "2C2F CE substitute (MNIST)", recipe="standard", dataset="mnist", epochs=2),
     "fashion_mnist": ModelRef("sub_2c2f_fmnist", "2C2F CE substitute (Fashion-MNIST)", recipe="standard",
