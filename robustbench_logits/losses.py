@@ -341,6 +341,7 @@ def lrm_loss(
     training_loss: Tensor,
     beta: float = 1e-3,
     ratio: float = 0.125,
+    max_coefficient: float | None = None,
 ) -> Tensor:
     """Decoupled logit pairing, the LRM objective ([LRM] eq. 2 with L replaced by eq. 11).
 
@@ -354,13 +355,23 @@ def lrm_loss(
     (CIFAR-100, SVHN), and says 0.125 focuses on pairing. So c = sg(J~ / h) / ratio: the
     weighted pairing term always equals J~ / ratio in value. beta: 1e-3 CIFAR-10, 3e-5
     CIFAR-100, 1e-4 SVHN.
+
+    ``max_coefficient`` (not in the paper; None: the paper's eq.) caps c. The gradient of the
+    ratio-set term is (J~ / ratio) times that of log h, unbounded as h -> 0, and h falls to 0 when
+    both softmaxes turn one-hot on the same class, right or wrong: on 2C2F it collapsed training to
+    a constant classifier at both of the paper's ratios (docs/models.md). Under the cap the term is
+    c_max * h once J~ / (ratio h) exceeds c_max, whose gradient stays bounded.
     """
     _check_pair(logits_nat, logits_adv, "lrm_loss")
     _require_positive(ratio, "LRM ratio")
     _require_non_negative(beta, "LRM beta")
+    if max_coefficient is not None:
+        _require_positive(max_coefficient, "LRM max_coefficient")
     pairing = _distribution_cross_entropy(logits_nat, logits_adv)
     # h >= entropy(p_nat) > 0 except for exactly one-hot softmax; the clamp only guards 0/0.
     coefficient = (training_loss / pairing.clamp_min(1e-12)).detach() / ratio
+    if max_coefficient is not None:
+        coefficient = coefficient.clamp_max(max_coefficient)
     regularization = (_squared_norm(logits_nat) + _squared_norm(logits_adv)).mean()
     return training_loss + coefficient * pairing + beta * regularization
 

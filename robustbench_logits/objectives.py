@@ -297,9 +297,10 @@ class LogitRegularizationMethods(Objective):
     name = "lrm"
     uses_perturbed = True
 
-    def __init__(self, smoothing: float = 0.1, beta: float = 1e-3, ratio: float = 0.125) -> None:
+    def __init__(self, smoothing: float = 0.1, beta: float = 1e-3, ratio: float = 0.125,
+                 max_coefficient: float | None = None) -> None:
         super().__init__()
-        self.smoothing, self.beta, self.ratio = smoothing, beta, ratio
+        self.smoothing, self.beta, self.ratio, self.max_coefficient = smoothing, beta, ratio, max_coefficient
 
     def forward(self, model, x, y, x_adv):  # noqa: ANN001, D102
         logits_adv = model(self._perturbed(x_adv))
@@ -308,7 +309,7 @@ class LogitRegularizationMethods(Objective):
             training_loss = losses.mixup_cross_entropy(logits_adv, y.y_a, y.y_b, y.lam, self.smoothing)
         else:
             training_loss = losses.label_smoothing_cross_entropy(logits_adv, y, self.smoothing)
-        return losses.lrm_loss(logits_nat, logits_adv, training_loss, self.beta, self.ratio), logits_adv
+        return losses.lrm_loss(logits_nat, logits_adv, training_loss, self.beta, self.ratio, self.max_coefficient), logits_adv
 
 
 class Trades(Objective):

@@ -1,6 +1,6 @@
 """Trace LRM's ratio coefficient step by step until training diverges (evidence for docs/models.md).
 
-    .venv/bin/python scripts/lrm_trace.py cnn2c2f.lrm_fashion_mnist [--lr 0.001] [--out /tmp/lrm_trace]
+    .venv/bin/python scripts/lrm_trace.py fashion_mnist [--lr 0.001] [--ratio 0.95] [--max-coefficient 16]
 
 Trains the zoo plan's recipe for one epoch (optionally at another lr) with ``losses.lrm_loss`` wrapped to print,
 every 100 steps and at the first non-finite loss, (step, J~, h, c = sg(J~ / h) / ratio, max |logit| clean and
@@ -30,23 +30,27 @@ def main() -> int:
     parser.add_argument("--clip-grad-norm", type=float, default=None,
                         help="clip the gradient's global norm before each SGD step (a diagnostic; the trainer does not; "
                              "the LRM plans train with SGD)")
+    parser.add_argument("--max-coefficient", type=float, default=None,
+                        help="cap on c (a departure from the paper: losses.lrm_loss's max_coefficient)")
     args = parser.parse_args()
     plan = build_zoo._at("", f"cnn2c2f.lrm_{args.dataset}", "lrm", args.dataset)
     recipe = build_zoo._recipe_for(plan)
     if args.lr is not None:
         recipe = dataclasses.replace(recipe, setups=tuple(dataclasses.replace(s, lr=args.lr) for s in recipe.setups))
-    if args.ratio is not None:
-        recipe = dataclasses.replace(recipe, hyperparameters={**recipe.hyperparameters, "ratio": args.ratio},
-                                     setups=tuple(dataclasses.replace(s, hyperparameters={**s.hyperparameters, "ratio": args.ratio})
+    changes = {k: v for k, v in (("ratio", args.ratio), ("max_coefficient", args.max_coefficient)) if v is not None}
+    if changes:
+        recipe = dataclasses.replace(recipe, hyperparameters={**recipe.hyperparameters, **changes},
+                                     setups=tuple(dataclasses.replace(s, hyperparameters={**s.hyperparameters, **changes})
                                                   for s in recipe.setups))
     trace: list[tuple[float, ...]] = []
     lrm_loss = losses.lrm_loss
 
-    def traced(logits_nat, logits_adv, training_loss, beta, ratio):  # noqa: ANN001, ANN202
-        loss = lrm_loss(logits_nat, logits_adv, training_loss, beta, ratio)
+    def traced(logits_nat, logits_adv, training_loss, beta, ratio, max_coefficient=None):  # noqa: ANN001, ANN202
+        loss = lrm_loss(logits_nat, logits_adv, training_loss, beta, ratio, max_coefficient)
         h = float(losses._distribution_cross_entropy(logits_nat, logits_adv).detach())
         j = float(training_loss.detach())
-        trace.append((len(trace), j, h, j / max(h, 1e-12) / ratio, float(logits_nat.abs().max()),
+        c = j / max(h, 1e-12) / ratio
+        trace.append((len(trace), j, h, c if max_coefficient is None else min(c, max_coefficient), float(logits_nat.abs().max()),
                       float(logits_adv.abs().max()), float(loss.detach())))
         if len(trace) % 100 == 0 or not math.isfinite(float(loss)):
             print("step {} J {:.4g} h {:.4g} c {:.4g} max|z| {:.4g} / {:.4g} loss {:.4g}".format(*trace[-1]), flush=True)

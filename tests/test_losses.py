@@ -146,6 +146,23 @@ def test_lrm_loss_value_and_stop_gradient_coefficient() -> None:
     assert np.allclose(z_nat.grad.numpy(), grad_nat)
 
 
+def test_lrm_max_coefficient_caps_c_in_value_and_gradient() -> None:
+    z_nat, z_adv = t(Z_NAT, grad=True), t(Z_ADV, grad=True)
+    training_loss = losses.cross_entropy(z_adv, labels())
+    p_nat, p_adv = np_softmax(Z_NAT), np_softmax(Z_ADV)
+    ce = np_ce_rows(Z_ADV, Y).mean()
+    h = -(p_nat * np.log(p_adv)).sum(axis=1).mean()
+    cap = 0.5 * ce / h / 0.125  # below the paper's c: the cap applies
+    value = losses.lrm_loss(z_nat, z_adv, training_loss, beta=0.0, ratio=0.125, max_coefficient=cap)
+    value.backward()
+    assert value.item() == pytest.approx(ce + cap * h)
+    n, one_hot = len(Y), np.eye(4)[Y]
+    assert np.allclose(z_adv.grad.numpy(), (p_adv - one_hot) / n + cap * (p_adv - p_nat) / n)
+    above = losses.lrm_loss(t(Z_NAT), t(Z_ADV), losses.cross_entropy(t(Z_ADV), labels()), beta=0.0, ratio=0.125,
+                            max_coefficient=10 * cap)  # above the paper's c: the paper's value
+    assert above.item() == pytest.approx(ce + ce / 0.125)
+
+
 def test_mixup_batch_pairs_inputs_and_labels_consistently() -> None:
     y = torch.arange(6)
     x = (y.float() / 10).view(6, 1, 1, 1).expand(6, 3, 4, 4).clone()
@@ -563,7 +580,7 @@ def test_default_hyperparameters_are_the_papers() -> None:
     alp = defaults(losses.alp_loss)
     assert {k: alp[k] for k in ("clean_weight", "pairing_weight")} == {"clean_weight": 0.5, "pairing_weight": 0.5}  # [LRM] sec. 2, 5.1
     assert alp.get("pairing_reduction", "sum") == "sum"  # eq. 9 as written
-    assert defaults(losses.lrm_loss) == {"beta": 1e-3, "ratio": 0.125}  # [LRM] sec. 5.2, CIFAR-10
+    assert defaults(losses.lrm_loss) == {"beta": 1e-3, "ratio": 0.125, "max_coefficient": None}  # [LRM] sec. 5.2, CIFAR-10; no cap
     assert defaults(losses.focal_loss) == {"gamma": 2.0}  # Lin et al.
     assert defaults(losses.laa_loss) == {"weight": 15.0, "amplitude_target": 2.0, "gamma": 2.0,  # [LCAT] sec. 4.2
                                          "norm": "batch", "mean": "batch",  # the package's reading of eq. 6
