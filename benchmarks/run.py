@@ -35,7 +35,7 @@ SECTIONS = ("training", "inner_attack", "pooling", "evaluation", "scaleout", "me
 MODES: dict[str, dict[str, Any]] = {
     # sizes chosen so that `make bench` takes under 20 minutes on two quiet cores (the evaluation's
     # pairs and the scale-out's work large enough that start-up and one unlucky example do not decide a ratio)
-    "full": {"train_pairs": 3, "train_warmup": 1, "eval_n": 16, "eval_pairs": 3, "scale_eval_n": 32, "scale_train_n": 32768,
+    "full": {"train_pairs": 5, "train_warmup": 1, "eval_n": 16, "eval_pairs": 3, "scale_eval_n": 32, "scale_train_n": 32768,
              "scale_eval_pairs": 1, "scale_train_pairs": 3, "memory_n": (1000, 10000)},
     "quick": {"train_pairs": 1, "train_warmup": 0, "eval_n": 4, "eval_pairs": 1, "scale_eval_n": 4, "scale_train_n": 256,
               "scale_eval_pairs": 1, "scale_train_pairs": 2, "memory_n": (100, 1000)},
