@@ -53,7 +53,7 @@ def _training(results: dict[str, Any]) -> list[str]:
         "mixup, inner attack at full eps or noise, its optimizer) over a CE step of the same architecture, "
         "batch 128, MNIST-shaped inputs. `bound`: the pass-count lower bound in CE steps: the passes a forward "
         "hook counted in the recipe's step, run bare on the recipe's model (training passes with one optimizer "
-        "update; each inner-attack step as a forward + input-gradient pass with the weights frozen; "
+        "update, two passes as one backward of their summed losses, since every two-pass objective couples them; each inner-attack step as a forward + input-gradient pass with the weights frozen; "
         "gradient-free forwards). Recipe, bound and CE steps run in rotation, each repeated until it fills 0.2 s "
         "of this process's CPU time (`time.process_time`, one torch thread; its mean per step is the sample), after "
         "one untimed round; `ratio / bound` is taken within each round. "

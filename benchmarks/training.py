@@ -6,7 +6,8 @@ The ratio is taken side by side with a CE step of the same architecture (:mod:`p
 
 ``bound`` is the step's pass-count lower bound, also in CE steps: the passes counted by a forward
 hook in one instrumented step of the recipe, run bare on the recipe's own model (head included):
-its training passes (forward + backward) with one optimizer update, its inner-attack steps as
+its training passes (their forwards, then one backward of their summed losses, as the objectives that
+couple two passes must run them) with one optimizer update, its inner-attack steps as
 forward + input-gradient passes with the weights frozen in eval mode (what an attack step must
 cost at least), and its gradient-free forwards. Recipe step, bound workload and CE step run in
 rotation, and every ratio, ``ratio_over_bound`` included, is taken within one round.
@@ -111,8 +112,9 @@ def bound_step(recipe: Recipe, arch: str, x: torch.Tensor, y: torch.Tensor, pass
             for _ in range(passes["forward"]):
                 model(x)
         optimizer.zero_grad(set_to_none=True)
-        for _ in range(passes["train"]):
-            nn.functional.cross_entropy(model(x), y).backward()
+        # every objective with two training passes couples them in one loss (TRADES' KL, MART, ALP / LRM pairing,
+        # LAA, LMA): both forwards stay alive until one backward, so the bound runs them that way too
+        sum(nn.functional.cross_entropy(model(x), y) for _ in range(passes["train"])).backward()
         optimizer.step()
 
     return step
