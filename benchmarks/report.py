@@ -232,13 +232,10 @@ def _same_predictions(t: dict[str, Any]) -> str:
     if not same:
         return "predictions not compared"
 
-    def side(accs: list[float] | float) -> str:
-        return ", ".join(f"{a:.1%}" for a in (accs if isinstance(accs, list) else [accs]))
+    def side(accs: list[float]) -> str:
+        return ", ".join(f"{a:.1%}" for a in accs)
 
     def p(k: str) -> str:
-        if "mcnemar_p" in same[k]:  # results.json of a run before 2026-12-02: one seed a side and one more 1-process seed
-            return (f"McNemar p = {same[k]['mcnemar_p']:.2g}, seed 1 in 1 process "
-                    f"{same[k].get('other_seed_acc', float('nan')):.1%}")
         return "not tested (one seed)" if same[k].get("welch_p") is None else f"Welch p = {same[k]['welch_p']:.2g}"
 
     return "; ".join(f"{k} {side(same[k]['one_process_acc'])} (1 process) vs {side(same[k]['two_processes_acc'])} (2), {p(k)}"
