@@ -131,6 +131,25 @@ def _pooling(pool: dict[str, Any] | None) -> list[str]:
     return [*lines, ""]
 
 
+def _allocator(alloc: dict[str, Any] | None) -> list[str]:
+    if not alloc or "error" in alloc:
+        return []
+    lines = ["## Memory allocator: glibc's default thresholds over the package's", "",
+             "`train` and `benchmark` keep freed memory in the process (`robustbench_logits/_allocator.py`: glibc's mmap "
+             "threshold fixed at 32 MiB, trim threshold 1 GiB); with glibc's defaults every pass faults its activations "
+             "in again page by page. The setting cannot be undone in a process, so each side runs in a fresh worker, "
+             "the two alternated pair by pair (`benchmarks/allocator.py`). Speedup = default CPU time per step over "
+             "retained; the trainer's PGD-AT step at batch 128, one attack iteration (forward + input gradient, "
+             "weights frozen) at the evaluator's batch of 250.", "",
+             "| workload | speedup | [min, max] | default (ms) | retained (ms) | page faults per step, default -> retained |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for arch, rows in alloc.items():
+        lines += [f"| `{arch}` {name.replace('_', ' ')} | {_x(r['speedup'])} | [{r['min']:.2f}, {r['max']:.2f}] | "
+                  f"{r['default_ms']:.1f} | {r['retained_ms']:.1f} | {r['default_faults_per_step']:,} -> "
+                  f"{r['retained_faults_per_step']:,} |" for name, r in rows.items()]
+    return [*lines, ""]
+
+
 def _evaluation(e: dict[str, Any] | None) -> list[str]:
     if not e or "full_suite_vs_aa_escalating" not in e:
         return []
@@ -265,7 +284,7 @@ def _memory(mem: dict[str, Any] | None) -> list[str]:
 
 def _section_runs(results: dict[str, Any]) -> list[str]:
     runs = results.get("section_runs", {})
-    sections = [k for k in ("training", "inner_attack", "pooling", "evaluation", "scaleout", "memory") if k in results]
+    sections = [k for k in ("training", "inner_attack", "pooling", "allocator", "evaluation", "scaleout", "memory") if k in results]
     if not runs and not sections:
         return []
     lines = ["Per section (1-minute load average before -> after):", ""]
@@ -301,6 +320,7 @@ def render(results: dict[str, Any]) -> str:
         *_section_runs(results),
         *_training(results),
         *_pooling(results.get("pooling")),
+        *_allocator(results.get("allocator")),
         *_evaluation(results.get("evaluation")),
         *_scaleout(results.get("scaleout")),
         *_memory(results.get("memory")),

@@ -30,7 +30,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 RESULTS_PATH = BENCH_DIR / "results.json"
 README_PATH = BENCH_DIR / "README.md"
-SECTIONS = ("training", "inner_attack", "pooling", "evaluation", "scaleout", "memory")
+SECTIONS = ("training", "inner_attack", "pooling", "allocator", "evaluation", "scaleout", "memory")
 
 MODES: dict[str, dict[str, Any]] = {
     # sizes chosen so that `make bench` takes under 20 minutes on two quiet cores (the evaluation's
@@ -123,6 +123,7 @@ def run(mode: str, only: tuple[str, ...]) -> dict[str, Any]:
     section("training", lambda: bench("training", "bench_training")(sizes["train_pairs"], warmup=sizes["train_warmup"]))
     section("inner_attack", lambda: bench("training", "bench_inner_attack_gradients")(sizes["train_pairs"]))
     section("pooling", lambda: bench("pooling", "bench_pooling")(sizes["train_pairs"]))
+    section("allocator", lambda: bench("allocator", "bench_allocator")(sizes["train_pairs"]))
     section("evaluation", lambda: bench("evaluation", "bench_evaluation")(sizes["eval_n"], sizes["eval_pairs"]))
     section("scaleout", lambda: bench("scaleout", "bench_scaleout")(sizes["scale_eval_n"], sizes["scale_train_n"],
                                                                     sizes["scale_eval_pairs"], sizes["scale_train_pairs"]))

@@ -22,6 +22,7 @@ import torch.nn as nn
 from torchattacks.attack import Attack
 from tqdm.auto import tqdm
 
+from robustbench_logits._allocator import retain_freed_memory
 from robustbench_logits._distributed import all_gather_json, rank_and_world, shared_out
 from robustbench_logits._files import package_versions
 from robustbench_logits.attacks import (
@@ -130,6 +131,7 @@ def benchmark(
     if batch_size <= 0:
         raise UserError(f"batch_size must be positive, got {batch_size}")
     budget = resolve_budget(escalate)
+    retain_freed_memory()  # every attack step faulted its activations in again without it (_allocator)
     wall_start = time.perf_counter()
     device = check_device(device) or next(model.parameters(), torch.empty(0)).device
     name, x, y, num_classes = resolve_dataset(dataset, n_examples, data_dir)
