@@ -233,6 +233,7 @@ def _scaleout(sc: dict[str, Any] | None) -> list[str]:
         f"{t['two_processes_median_s']:.1f} | {_yes(t.get('identical_results'))} "
         f"(max weight difference {t.get('max_abs_weight_difference', '-')}; {_same_predictions(t)}) |",
         "",
+        *_training_inside(t),
         "The evaluation's figure compares every per-attack accuracy. Trained weights cannot be bit-identical "
         "(DDP sums the ranks' gradients in another order, and PGD's sign() turns last-bit differences into whole "
         "steps), so training counts as identical when the two sides come from the same distribution: pair i "
@@ -244,6 +245,18 @@ def _scaleout(sc: dict[str, Any] | None) -> list[str]:
         "core: the speedup measures the share of the machine it gets, not the code's scaling.",
         "",
     ]
+
+
+def _training_inside(t: dict[str, Any]) -> list[str]:
+    """Where the DDP figure's time goes, from the trainer's own epoch timings (absent in older results)."""
+    inside = t.get("inside")
+    if not inside:
+        return []
+    return [f"Inside the training figure (the trainer's `log.jsonl` timings, pair by pair): the optimisation steps alone "
+            f"speed up {_x(inside['steps_speedup_2proc'])} ({inside['steps_one_process_median_s']:.1f} s in one process, "
+            f"{inside['steps_two_processes_median_s']:.1f} s in two); outside the epoch (start-up, data, process group, "
+            f"the end) one process spends {inside['outside_epochs_one_process_median_s']:.1f} s and two spend "
+            f"{inside['outside_epochs_two_processes_median_s']:.1f} s.", ""]
 
 
 def _same_predictions(t: dict[str, Any]) -> str:

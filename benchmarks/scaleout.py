@@ -72,7 +72,8 @@ def _speedup(make: Any, pairs: int, work: Path) -> dict[str, Any]:
         ratios.append(times[1] / times[2])
     return {"speedup_2proc": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
             "max": round(max(ratios), 3), "one_process_median_s": round(statistics.median(one), 2),
-            "two_processes_median_s": round(statistics.median(two), 2), "pairs": pairs, "target": 1.6}
+            "two_processes_median_s": round(statistics.median(two), 2), "pairs": pairs, "target": 1.6,
+            "seconds": {"one": [round(t, 2) for t in one], "two": [round(t, 2) for t in two]}}
 
 
 def _correct(weights: Path, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -84,6 +85,26 @@ def _correct(weights: Path, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Ten
     x_adv = torchattacks.PGD(model, eps=0.3, alpha=0.075, steps=10, random_start=True)(x, y)
     with torch.no_grad():
         return model(x).argmax(1) == y, model(x_adv).argmax(1) == y
+
+
+def _inside_the_loop(figures: dict[str, Any], work: Path) -> dict[str, Any]:
+    """Where the training figure's time goes: the trainer's own epoch timings (``log.jsonl``:
+    ``train_seconds``, the optimisation steps; ``seconds``, with validation) against the whole process,
+    pair by pair. What is left outside the epoch is start-up (imports, data, process group) and the end."""
+    pairs = len(figures["seconds"]["one"])
+    epochs = {nproc: [[json.loads(line) for line in (work / f"{nproc}-{i}" / "log.jsonl").read_text().splitlines()]
+                      for i in range(pairs)] for nproc in (1, 2)}
+    steps = {nproc: [sum(r["train_seconds"] for r in runs) for runs in epochs[nproc]] for nproc in (1, 2)}
+    inside = {nproc: [sum(r["seconds"] for r in runs) for runs in epochs[nproc]] for nproc in (1, 2)}
+    whole = {1: figures["seconds"]["one"], 2: figures["seconds"]["two"]}
+    outside = {nproc: [w - e for w, e in zip(whole[nproc], inside[nproc])] for nproc in (1, 2)}
+    return {
+        "steps_speedup_2proc": round(statistics.median(a / b for a, b in zip(steps[1], steps[2])), 3),
+        "steps_one_process_median_s": round(statistics.median(steps[1]), 2),
+        "steps_two_processes_median_s": round(statistics.median(steps[2]), 2),
+        "outside_epochs_one_process_median_s": round(statistics.median(outside[1]), 2),
+        "outside_epochs_two_processes_median_s": round(statistics.median(outside[2]), 2),
+    }
 
 
 def _same_distribution(one: list[Path], two: list[Path], n: int = 1000) -> dict[str, Any]:
@@ -125,6 +146,7 @@ def bench_scaleout(n_eval: int, n_train: int, eval_pairs: int, train_pairs: int)
         eval_figures.update({"model": EVAL_MODEL, "n_examples": n_eval, "chunks": CHUNKS})
 
         train_figures = _speedup(training, train_pairs, work)
+        train_figures["inside"] = _inside_the_loop(train_figures, work)
         weights = {nproc: [work / f"{nproc}-{i}" / "model.safetensors" for i in range(train_pairs)] for nproc in (1, 2)}
         if all(path.is_file() for paths in weights.values() for path in paths):
             a, b = load_file(str(weights[1][0])), load_file(str(weights[2][0]))
