@@ -5,7 +5,8 @@ start, raised only as blocks are freed) is mapped for the allocation and unmappe
 free memory above the heap's trim threshold goes back to the kernel. A training step frees and
 re-allocates the same activations every pass, so the next pass faults them in again page by page,
 each page zero-filled by the kernel: 4C3F's forward and backward at batch 128 took about 17,000 page
-faults and a quarter more CPU time than with the memory kept (``benchmarks/README.md``, allocator).
+faults a step, and a PGD-AT step took 1.12x (4C3F) to 1.39x (2C2F) the CPU time it takes with the memory kept
+(``benchmarks/README.md``, allocator).
 ``mallopt`` fixes both thresholds for the process: blocks up to 32 MiB (glibc's largest mmap
 threshold) come from the heap, and the heap keeps up to 1 GiB of freed memory. Peak memory is
 unchanged; memory freed after the peak stays with the process until it exits.

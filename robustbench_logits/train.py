@@ -498,7 +498,7 @@ def train(
     *data, validation = _data(dataset, n_train, n_eval, data_dir, train_data, eval_data, val_size)
     validation = {**validation, "n_clean": int(len(data[2])), "n_robust": min(n_val_robust, int(len(data[2]))) if val_eps > 0 else 0,
                   "eps": val_eps, "attack": f"PGD-{_VAL_PGD_STEPS}, step 2.5 eps / {_VAL_PGD_STEPS}, uniform start, CE"}
-    retain_freed_memory()  # a quarter of a step's CPU time went to page faults without it (_allocator)
+    retain_freed_memory()  # without it each pass faults its freed activations in again (_allocator)
     with _threads(threads), _process_group(device) as process:
         run = _Run(recipe, setup, Path(out_dir), seed, process, progress, validation)
         return run.run(*data, stop_after=stop_after)
