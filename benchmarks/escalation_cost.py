@@ -5,7 +5,7 @@ Measured, never asserted in a test (issue 8: "on the shipped PGD-AT model the wh
 escalation costs at most 1.5x AutoAttack standard alone"). Run with one thread:
 
     nice -n 10 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/escalation_cost.py \\
-        --model Madry2018_PGDAT_2C2F -n 500 --out runs/escalation_cost.json
+        --model cnn2c2f.pgd_at_mnist -n 500 --out runs/escalation_cost.json
 
 Wall time depends on the machine's load (both runs share it in turn); the example passes
 (forward/backward per example, counted at the model's output) do not.
@@ -48,7 +48,7 @@ def autoattack_alone(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, e
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="Madry2018_PGDAT_2C2F")
+    parser.add_argument("--model", default="cnn2c2f.pgd_at_mnist")  # a timm tag: the name repeats across datasets
     parser.add_argument("-n", type=int, default=500)
     parser.add_argument("--eps", type=float, default=0.3)
     parser.add_argument("--batch-size", type=int, default=250)
