@@ -256,7 +256,22 @@ def _training_inside(t: dict[str, Any]) -> list[str]:
             f"speed up {_x(inside['steps_speedup_2proc'])} ({inside['steps_one_process_median_s']:.1f} s in one process, "
             f"{inside['steps_two_processes_median_s']:.1f} s in two); outside the epoch (start-up, data, process group, "
             f"the end) one process spends {inside['outside_epochs_one_process_median_s']:.1f} s and two spend "
-            f"{inside['outside_epochs_two_processes_median_s']:.1f} s.", ""]
+            f"{inside['outside_epochs_two_processes_median_s']:.1f} s.", "", *_half_batch(t)]
+
+
+def _half_batch(t: dict[str, Any]) -> list[str]:
+    """The ceiling that half-size batches put on a two-rank step (absent in older results)."""
+    half = t.get("half_batch")
+    if not half:
+        return []
+    steps = t["inside"]["steps_speedup_2proc"]
+    cells = "; ".join(f"{arch}: {_x(h['ratio'])} [{h['ratio_min']:.2f}, {h['ratio_max']:.2f}], so at best "
+                      f"{_x(h['ceiling_2proc'])}" for arch, h in half.items())
+    own = half.get(t["arch"])
+    rest = (f" The {t['arch']} steps' {_x(steps)} leaves a factor {_x(round(own['ceiling_2proc'] / steps, 3))} to "
+            "synchronisation (the ranks meet at every gradient all-reduce) and to two processes sharing the caches." if own else "")
+    return [f"Half a batch per rank costs more per example before any communication: in one process (CPU time, side "
+            f"by side), two PGD-AT steps on 64 examples over one step on 128: {cells}.{rest}", ""]
 
 
 def _same_predictions(t: dict[str, Any]) -> str:

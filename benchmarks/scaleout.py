@@ -37,7 +37,11 @@ from safetensors.torch import load_file
 from scipy.stats import ttest_ind
 
 import robustbench_logits  # noqa: F401  (registers cnn2c2f with timm)
+from paired import paired
+from robustbench_logits._allocator import retain_freed_memory
 from robustbench_logits.evaluation.inputs import resolve_dataset
+from robustbench_logits.recipes import get_recipe
+from training import ARCHS, batch, recipe_step
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -107,6 +111,29 @@ def _inside_the_loop(figures: dict[str, Any], work: Path) -> dict[str, Any]:
     }
 
 
+def _half_batch_cost(pairs: int) -> dict[str, Any]:
+    """What splitting the batch costs before any communication: in one process, two PGD-AT steps on half
+    batches (64, a rank's share) over one step on the whole batch (128), CPU time, side by side. A two-rank
+    step can speed up at most 2 / this ratio; what the measured steps fall short of that is synchronisation
+    (the ranks meet at every gradient all-reduce) and the two processes sharing the machine's caches.
+    Under the trainer's allocator settings (``train`` sets them): with glibc's defaults the whole batch's
+    larger buffers are mapped and unmapped at every step and two halves measured 0.81x one whole."""
+    retain_freed_memory()
+    x, y = batch()
+    figures = {}
+    for arch in ARCHS:
+        whole = recipe_step(get_recipe("pgd-at"), arch, x, y)
+        half = recipe_step(get_recipe("pgd-at"), arch, x[: len(x) // 2], y[: len(y) // 2])
+
+        def two_halves() -> None:
+            half()
+            half()
+
+        ratio = paired(two_halves, whole, pairs, clock=time.process_time)
+        figures[arch] = {**ratio, "ceiling_2proc": round(2 / ratio["ratio"], 3)}
+    return figures
+
+
 def _same_distribution(one: list[Path], two: list[Path], n: int = 1000) -> dict[str, Any]:
     """Clean and PGD-10 accuracy of each seed's 1-process and 2-process model on the same test examples,
     and Welch's t-test of the two sides (needs two seeds at least)."""
@@ -147,6 +174,7 @@ def bench_scaleout(n_eval: int, n_train: int, eval_pairs: int, train_pairs: int)
 
         train_figures = _speedup(training, train_pairs, work)
         train_figures["inside"] = _inside_the_loop(train_figures, work)
+        train_figures["half_batch"] = _half_batch_cost(max(3, 2 * train_pairs))
         weights = {nproc: [work / f"{nproc}-{i}" / "model.safetensors" for i in range(train_pairs)] for nproc in (1, 2)}
         if all(path.is_file() for paths in weights.values() for path in paths):
             a, b = load_file(str(weights[1][0])), load_file(str(weights[2][0]))

@@ -40,7 +40,7 @@ MIN_SECONDS = 0.2
 CLOCK = time.process_time
 
 
-def _batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def batch(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     return torch.rand(BATCH, 1, 28, 28, generator=generator), torch.randint(0, 10, (BATCH,), generator=generator)
 
@@ -139,7 +139,7 @@ def _recipe(name: str) -> Recipe:
 def bench_training(pairs: int, recipes: list[str] | None = None, warmup: int = 0) -> dict[str, Any]:
     """Per architecture and recipe: recipe step, its bound workload and a CE step, in rotation."""
     torch.set_num_threads(1)
-    x, y = _batch()
+    x, y = batch()
     out: dict[str, Any] = {}
     for arch in ARCHS:
         rows: dict[str, Any] = {}
@@ -175,7 +175,7 @@ def bench_inner_attack_gradients(pairs: int) -> dict[str, Any]:
     from robustbench_logits._inner_max import inner_maximisation
 
     torch.set_num_threads(1)
-    x, y = _batch()
+    x, y = batch()
     out: dict[str, Any] = {}
     for arch in ARCHS:
         torch.manual_seed(0)
