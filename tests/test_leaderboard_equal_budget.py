@@ -61,3 +61,14 @@ def test_the_section_renders_every_model_and_pair(monkeypatch: pytest.MonkeyPatc
     assert "| a (`cnn4c3f.a`) | `pgd-at` | 2.0 | 21 | 99.00 [90.00, 100.00] |" in text
     assert "| a | b | 10 | 0 | +100.0 | 0.002 | more robust |" in text
     assert "| c | b | 5 | 0 | +50.0 | 0.062 | tied at this n |" in text
+
+
+def test_an_unreliable_worst_case_is_marked_with_its_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(equal_budget.zoo, "robust_by_example", lambda tag: {i: True for i in range(10)})
+    masked = _record("cnn4c3f.masked", 0.03)
+    masked = replace(masked, evaluation={**masked.evaluation, "unreliable": True,
+                                         "flags": {"escalation_not_converged": "the last round broke 12"}})
+    group, = equal_budget_groups(records=[_record("cnn4c3f.a", 0.9), masked])
+    text = render_template("_equal_budget.md.j2", group=group)
+    assert "| **3.00** * [10.00, 90.00] | unreliable: escalation_not_converged |" in text
+    assert "| **90.00** [10.00, 90.00] | reliable |" in text

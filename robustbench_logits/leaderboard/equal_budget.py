@@ -39,12 +39,14 @@ class EqualBudgetGroup:
     records: tuple[zoo.ZooRecord, ...]
 
     def rows(self) -> list[dict[str, Any]]:
-        """One row per model: recipe, core-hours, selected epoch, clean / AutoAttack / worst case with intervals."""
+        """One row per model: recipe, core-hours, selected epoch, clean / AutoAttack / worst case with intervals,
+        and the evaluation's verdict (an unreliable worst case is an upper bound, and the row must say so)."""
         rows = []
         for r in self.records:
             ev = r.evaluation or {}
             rows.append({"name": r.name, "tag": r.tag, "recipe": r.recipe, "core_hours": r.budget.get("core_hours"),
                          "selected_epoch": r.training.get("selected_epoch"),
+                         "verdict": ("unreliable: " + ", ".join(ev.get("flags") or {})) if ev.get("unreliable") else "reliable",
                          **{key: percent(ev.get(key)) for key in ("clean_acc", "autoattack_acc", "worst_case_acc")},
                          **{f"{key}_ci95": percent_interval(ev.get(f"{key}_ci95"))
                             for key in ("clean_acc", "autoattack_acc", "worst_case_acc")}})
