@@ -79,7 +79,8 @@ def train_command(
     n_train: Optional[int] = typer.Option(None, help="Train on the first N training examples."),
     n_eval: Optional[int] = typer.Option(None, help="Score clean accuracy on the first N validation examples."),
     val_size: int = typer.Option(5000, help="Training examples held out (seeded) as the validation split that selects the epoch."),
-    n_val_robust: int = typer.Option(500, help="Validation examples attacked with PGD each epoch (0: none)."),
+    n_val_robust: int = typer.Option(500, help="Validation examples attacked each epoch (0: none)."),
+    val_attack: str = typer.Option("apgd-ce", help="Validation attack that selects the epoch: apgd-ce (APGD-CE, 20 steps) or pgd-10."),
     data_dir: Optional[Path] = typer.Option(None, help="Dataset cache dir (default $RBL_DATA or ~/.cache/robustbench_logits/data)."),
     device: Optional[str] = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     threads: Optional[int] = typer.Option(None, help="CPU threads for torch (default: torch's choice)."),
@@ -124,6 +125,7 @@ def train_command(
         threads=threads,
         val_size=val_size,
         n_val_robust=n_val_robust,
+        val_attack=val_attack,
     )
     if result.finished and result.metadata and os.environ.get("RANK", "0") == "0":
         meta = result.metadata
@@ -131,7 +133,7 @@ def train_command(
         typer.echo(
             f"{meta['recipe']}: epoch {meta['selected_epoch']}/{meta['epochs_done']} kept, validation clean accuracy "
             f"{meta['selected_val_clean_accuracy']:.4f}"
-            + (f", PGD accuracy {robust:.4f}" if robust is not None else "")
+            + (f", robust accuracy {robust:.4f}" if robust is not None else "")
             + f", {meta['wall_time_seconds']:.0f} s; "
             f"weights {result.weights} (sha256 {result.sha256})"
         )

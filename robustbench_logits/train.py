@@ -82,6 +82,7 @@ from robustbench_logits._allocator import retain_freed_memory
 from robustbench_logits._distributed import Process, all_sum, barrier, process_group, rank_rows
 from robustbench_logits._files import package_versions, sha256_file, write_json
 from robustbench_logits._inner_max import inner_maximisation
+from robustbench_logits.attacks import AttackSpec, run_attack
 from robustbench_logits.data import DATASETS, load_dataset
 from robustbench_logits.errors import UserError
 from robustbench_logits.models import create_model
@@ -89,11 +90,29 @@ from robustbench_logits.objectives import MixedLabels, Objective, create_objecti
 from robustbench_logits.recipes import InnerMax, Recipe, Setup, get_recipe
 from robustbench_logits.zoo import CONVERGENCE_RULE
 
-__all__ = ["VAL_EPS", "TrainError", "TrainResult", "converged", "train"]
+__all__ = ["VAL_ATTACKS", "VAL_EPS", "TrainError", "TrainResult", "converged", "train"]
 
 VAL_EPS = {"mnist": 0.3, "fashion_mnist": 0.1, "cifar10": 8 / 255, "cifar100": 8 / 255}
 """L-inf eps of the validation PGD per dataset: the zoo's eps (docs/models.md gives the sources)."""
 _VAL_PGD_STEPS = 10  # validation PGD: 10 steps of 2.5 eps / 10 from a uniform start (Madry's step rule)
+_VAL_APGD = AttackSpec("apgd-ce-20", "apgd", {"steps": 20, "loss": "ce", "n_restarts": 1})
+
+VAL_ATTACKS = {
+    "apgd-ce": "APGD-CE, 20 steps, 1 restart (torchattacks.APGD, seeded)",
+    "pgd-10": f"PGD-{_VAL_PGD_STEPS}, step 2.5 eps / {_VAL_PGD_STEPS}, uniform start, CE",
+}
+"""The attack that scores validation robust accuracy each epoch (selection, convergence, overfit guard).
+
+``apgd-ce`` is the default since session 12: PGD-10 (the zoo's protocol until then; every
+shipped model's record names the one it was selected with) scored the masked LMA-AT 4C3F at
+93.2 % on the validation subset while APGD-CE with 20 steps scored it 38.0 % (docs/training.md,
+"A validation attack the model cannot overfit"). APGD's step size adapts per example, so a loss
+surface on which fixed large sign steps land low does not fool it; 20 steps cost about twice
+PGD-10's passes. Under torchrun each rank runs APGD on its rows with the same seed, so its
+random starts (drawn per batch by torchattacks) differ from a one-process run's: the number can
+differ by a few examples, the training does not.
+"""
+_VAL_ATTACK_NAMES = {description: name for name, description in VAL_ATTACKS.items()}  # a run records the description
 _SPLIT_SEED = 0  # the validation split is the same for every run of a dataset
 _CONVERGED_FRACTION = 0.2  # "the last fifth of its epochs"
 _CONVERGED_TOLERANCE = 0.01  # "under one point"
@@ -371,10 +390,11 @@ def _accuracy_on(model: nn.Module, x: Tensor, y: Tensor) -> int:
     return correct
 
 
-def _robust_accuracy(model: nn.Module, x: Tensor, y: Tensor, eps: float, batch_size: int, seed: int, process: _Process) -> float:
-    """Accuracy of the eval-mode model on validation PGD examples (``_VAL_PGD_STEPS`` steps of
-    2.5 eps / steps, uniform start, CE), each rank scoring its share. A selection signal, not a
-    robustness claim: the evaluation of a shipped model is AutoAttack's (evaluate.py).
+def _robust_accuracy(model: nn.Module, x: Tensor, y: Tensor, eps: float, batch_size: int, seed: int, process: _Process,
+                     attack_name: str = "apgd-ce") -> float:
+    """Accuracy of the eval-mode model on validation adversarial examples (``attack_name`` from
+    :data:`VAL_ATTACKS`), each rank scoring its share. A selection signal, not a robustness
+    claim: the evaluation of a shipped model is AutoAttack's (evaluate.py).
 
     The examples go in chunks of ``world_size * batch_size`` (one process's chunk); each rank
     attacks rows ``rank::world`` of every chunk from those rows of the chunk's starts, so the
@@ -390,7 +410,11 @@ def _robust_accuracy(model: nn.Module, x: Tensor, y: Tensor, eps: float, batch_s
                 continue
             rows, share = slice(start, start + chunk), None
         xb, yb = x[rows].to(process.device), y[rows].to(process.device)
-        x_adv = inner_maximisation(model, xb, yb, attack, generator, process=share)
+        if attack_name == "pgd-10":
+            x_adv = inner_maximisation(model, xb, yb, attack, generator, process=share)
+        else:
+            with torch.random.fork_rng(devices=[]):  # run_attack seeds the global RNG: keep the caller's
+                x_adv = run_attack(_VAL_APGD, model, xb, yb, eps, "Linf", seed=seed + start)
         correct += _accuracy_on(model, x_adv, yb)
     (total_correct,) = _all_sum([float(correct)], process)
     return total_correct / max(len(x), 1)
@@ -475,6 +499,7 @@ def train(
     val_size: int = 5000,
     n_val_robust: int = 500,
     val_eps: float | None = None,
+    val_attack: str = "apgd-ce",
 ) -> TrainResult:
     """Train ``arch`` on ``dataset`` with ``recipe``; write weights, checkpoints and logs to ``out_dir``.
 
@@ -482,8 +507,8 @@ def train(
     override it. ``val_size`` training examples (seeded, recorded) are held out as the validation
     split that selection and the convergence rule score (the test set is never read; Kanai et al.
     App. B selected on it, we do not); ``n_eval`` caps the validation examples scored for clean
-    accuracy, ``n_val_robust`` the first ones attacked with PGD at ``val_eps`` (default: the
-    dataset's zoo eps, ``VAL_EPS``; 0 turns robust validation off). ``n_train`` takes the first
+    accuracy, ``n_val_robust`` the first ones attacked with ``val_attack`` (:data:`VAL_ATTACKS`)
+    at ``val_eps`` (default: the dataset's zoo eps, ``VAL_EPS``; 0 turns robust validation off). ``n_train`` takes the first
     training examples before the split. ``train_data`` replaces the training file with tensors
     (x in [0, 1] NCHW, y int64); ``eval_data`` then gives the validation split directly. ``stop_after`` ends the call after
     that many epochs in total, as an interruption would; calling again resumes. ``threads`` sets
@@ -495,9 +520,11 @@ def train(
         val_eps = VAL_EPS.get(dataset, 0.0)
     if val_eps < 0 or n_val_robust < 0:
         raise TrainError("--val-eps and --n-val-robust must be >= 0")
+    if val_attack not in VAL_ATTACKS:
+        raise TrainError(f"unknown validation attack {val_attack!r}: pass --val-attack {' or '.join(VAL_ATTACKS)}")
     *data, validation = _data(dataset, n_train, n_eval, data_dir, train_data, eval_data, val_size)
     validation = {**validation, "n_clean": int(len(data[2])), "n_robust": min(n_val_robust, int(len(data[2]))) if val_eps > 0 else 0,
-                  "eps": val_eps, "attack": f"PGD-{_VAL_PGD_STEPS}, step 2.5 eps / {_VAL_PGD_STEPS}, uniform start, CE"}
+                  "eps": val_eps, "attack": VAL_ATTACKS[val_attack]}
     retain_freed_memory()  # without it each pass faults its freed activations in again (_allocator)
     with _threads(threads), _process_group(device) as process:
         run = _Run(recipe, setup, Path(out_dir), seed, process, progress, validation)
@@ -592,7 +619,8 @@ class _Run:
             record["train_seconds"] = time.perf_counter() - started
             record["val_clean_accuracy"] = _clean_accuracy(model, x_eval, y_eval, 2 * per_rank_batch, process)
             record["val_robust_accuracy"] = (
-                _robust_accuracy(model, x_eval[:n_robust], y_eval[:n_robust], val_eps, 2 * per_rank_batch, self.seed, process)
+                _robust_accuracy(model, x_eval[:n_robust], y_eval[:n_robust], val_eps, 2 * per_rank_batch, self.seed, process,
+                                 _VAL_ATTACK_NAMES[self.validation["attack"]])
                 if n_robust else None
             )
             record["seconds"] = time.perf_counter() - started

@@ -1,12 +1,14 @@
 """Does a zoo model resist only large PGD steps? Accuracy under L-inf PGD at several step sizes and APGD.
 
-    .venv/bin/python scripts/step_size_probe.py cnn4c3f.lma_at_mnist cnn4c3f.pgd_at_mnist [-n 200]
+    .venv/bin/python scripts/step_size_probe.py cnn4c3f.lma_at_mnist cnn4c3f.pgd_at_mnist [-n 200] [--split validation]
 
 Evidence for docs/training.md (issue 11): a model trained against a coarse inner PGD can learn a loss surface
 on which large sign steps land where the loss is low (catastrophic overfitting, multi-step form). Then PGD with
 the training attack's step (2.5 eps / 5 = eps / 2) and the trainer's validation PGD-10 (step eps / 4) leave it
 robust while small fixed steps and APGD's adaptive step break it. All attacks are torchattacks', seeded, on the
-first n test examples of the model's dataset at its zoo eps.
+first n test examples of the model's dataset at its zoo eps, or with ``--split validation`` on the first n of the
+trainer's validation split (how the validation attack was chosen, docs/training.md: choosing on the test set would
+be selecting on it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ import torchattacks
 import robustbench_logits  # noqa: F401  (registers the zoo's tags with timm)
 from robustbench_logits import zoo
 from robustbench_logits.data import load_dataset
+from robustbench_logits.train import _split
+
+VAL_SIZE = 5000  # train()'s default val_size: the split every zoo model was selected on
 
 
 def _attacks(model: torch.nn.Module, eps: float) -> dict[str, torchattacks.Attack]:
@@ -27,15 +32,26 @@ def _attacks(model: torch.nn.Module, eps: float) -> dict[str, torchattacks.Attac
         "PGD-10, step eps/2 (the training attack's step)": torchattacks.PGD(model, eps=eps, alpha=eps / 2, steps=10),
         "PGD-10, step eps/4 (the validation attack)": torchattacks.PGD(model, eps=eps, alpha=eps / 4, steps=10),
         "PGD-40, step eps/30": torchattacks.PGD(model, eps=eps, alpha=eps / 30, steps=40),
+        "APGD-CE, 10 steps": torchattacks.APGD(model, eps=eps, steps=10, loss="ce"),
+        "APGD-CE, 20 steps (the trainer's validation attack)": torchattacks.APGD(model, eps=eps, steps=20, loss="ce"),
+        "APGD-CE, 50 steps": torchattacks.APGD(model, eps=eps, steps=50, loss="ce"),
         "APGD-CE, 100 steps": torchattacks.APGD(model, eps=eps, steps=100, loss="ce"),
         "APGD-DLR, 100 steps": torchattacks.APGD(model, eps=eps, steps=100, loss="dlr"),
     }
 
 
-def probe(tag: str, n: int) -> dict[str, float]:
+def _examples(dataset: str, split: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first n test examples, or the first n of the trainer's validation split (carved from the training set)."""
+    if split == "test":
+        return load_dataset(dataset, split="test", n_examples=n)
+    _, (x, y), _ = _split(*load_dataset(dataset, split="train"), VAL_SIZE)
+    return x[:n], y[:n]
+
+
+def probe(tag: str, n: int, split: str = "test") -> dict[str, float]:
     record = zoo.get_entry(tag)
     model = timm.create_model(tag, pretrained=True).eval()
-    x, y = load_dataset(record.dataset, split="test", n_examples=n)
+    x, y = _examples(record.dataset, split, n)
 
     def accuracy(inputs: torch.Tensor) -> float:
         with torch.no_grad():
@@ -51,10 +67,11 @@ def probe(tag: str, n: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tags", nargs="+", help="zoo timm tags, e.g. cnn4c3f.lma_at_mnist")
-    parser.add_argument("-n", type=int, default=200, help="first n test examples")
+    parser.add_argument("-n", type=int, default=200, help="first n examples of the split")
+    parser.add_argument("--split", choices=["test", "validation"], default="test")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    results = {tag: probe(tag, args.n) for tag in args.tags}
+    results = {tag: probe(tag, args.n, args.split) for tag in args.tags}
     names = list(next(iter(results.values())))
     print("| attack | " + " | ".join(f"`{tag}`" for tag in results) + " |")
     print("|---|" + "---:|" * len(results))

@@ -23,7 +23,9 @@ from robustbench_logits._distributed import Process
 from robustbench_logits._inner_max import _random_start, inner_maximisation
 from robustbench_logits.models import create_model
 from robustbench_logits.recipes import InnerMax, get_recipe
-from robustbench_logits.train import TrainError, _augment, _dropout_rows, _fingerprint, _lr_factor, converged, train
+from robustbench_logits.zoo import records
+from robustbench_logits.train import (VAL_ATTACKS, TrainError, _augment, _dropout_rows, _fingerprint, _lr_factor,
+                                      _robust_accuracy, converged, train)
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_MODULE = importlib.import_module("robustbench_logits.train")  # the package exports the function `train`
@@ -376,7 +378,7 @@ _SAME_WEIGHTS_SCRIPT = textwrap.dedent(
         setup = dataclasses.replace(recipe.setup("mnist", "cnn2c2f", "cpu"), augmentation="crop_flip")
         return train(dataclasses.replace(recipe, setups=(setup,)), "mnist", "cnn2c2f", out, preset="cpu", epochs=1,
                      batch_size=8, seed=3, train_data=(x[:32], y[:32]), eval_data=(x[32:], y[32:]), n_val_robust=8,
-                     progress=False, device="cpu", threads=1)
+                     val_attack="pgd-10", progress=False, device="cpu", threads=1)  # APGD's starts depend on the ranks
 
     if __name__ == "__main__":
         x, y = torch.load(sys.argv[1], weights_only=True).values()
@@ -527,3 +529,34 @@ def test_a_non_finite_training_loss_stops_the_run_as_diverged(tiny: tuple[torch.
     monkeypatch.setattr(TRAIN_MODULE._Run, "_epoch", nan_epoch)
     meta = _run(tmp_path, tiny, "standard", epochs=3).metadata
     assert meta["epochs_done"] == 1 and meta["stopped"].startswith("diverged")
+
+
+def test_an_unknown_validation_attack_is_refused_before_the_run_directory_exists(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path) -> None:
+    with pytest.raises(TrainError, match="--val-attack apgd-ce or pgd-10"):
+        _run(tmp_path / "run", tiny, "pgd-at", val_attack="pgd-40")
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_validation_attack_is_recorded_and_apgd_is_the_default(tiny: tuple[torch.Tensor, torch.Tensor], tmp_path: Path) -> None:
+    default = _run(tmp_path / "a", tiny, "pgd-at", epochs=1, n_val_robust=8).metadata["validation"]["attack"]
+    pgd = _run(tmp_path / "b", tiny, "pgd-at", epochs=1, n_val_robust=8, val_attack="pgd-10").metadata["validation"]["attack"]
+    assert (default, pgd) == (VAL_ATTACKS["apgd-ce"], VAL_ATTACKS["pgd-10"])
+
+
+def test_every_shipped_model_names_a_validation_attack_the_trainer_still_runs() -> None:
+    # a record's validation attack is a description; renaming one would strand the runs (and plans) that used it
+    assert {r.training["validation"]["attack"] for r in records()} <= set(VAL_ATTACKS.values())
+
+
+def test_apgd_validation_is_seeded_at_least_as_strong_as_pgd_and_leaves_the_global_rng(
+    tiny: tuple[torch.Tensor, torch.Tensor], fitted: torch.nn.Module
+) -> None:
+    x, y = tiny
+    alone = Process(rank=0, world_size=1, device=torch.device("cpu"))
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    scores = {name: _robust_accuracy(fitted, x, y, 0.1, 16, 0, alone, name) for name in VAL_ATTACKS}
+    assert torch.equal(torch.random.get_rng_state(), before)  # run_attack's manual_seed stayed inside
+    assert scores["apgd-ce"] == _robust_accuracy(fitted, x, y, 0.1, 16, 0, alone, "apgd-ce")
+    clean = float((fitted(x).argmax(1) == y).float().mean())
+    assert scores["apgd-ce"] <= scores["pgd-10"] < clean
