@@ -234,8 +234,9 @@ def _scaleout(sc: dict[str, Any] | None) -> list[str]:
         f"(max weight difference {t.get('max_abs_weight_difference', '-')}; {_same_predictions(t)}) |",
         *_large_training_row(sc.get("training_cnn4c3f")),
         "",
-        *_training_inside(t),
-        *_large_training_inside(sc.get("training_cnn4c3f")),
+        *_inside(t, f"Inside the training figure (the trainer's `log.jsonl` timings, pair by pair), on {t['arch']}:"),
+        *_half_batch(t),
+        *_inside(sc.get("training_cnn4c3f"), f"On {(sc.get('training_cnn4c3f') or {}).get('arch')}"),
         "The evaluation's figure compares every per-attack accuracy. Trained weights cannot be bit-identical "
         "(DDP sums the ranks' gradients in another order, and PGD's sign() turns last-bit differences into whole "
         "steps), so training counts as identical when the two sides come from the same distribution: pair i "
@@ -249,16 +250,16 @@ def _scaleout(sc: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def _training_inside(t: dict[str, Any]) -> list[str]:
-    """Where the DDP figure's time goes, from the trainer's own epoch timings (absent in older results)."""
-    inside = t.get("inside")
+def _inside(t: dict[str, Any] | None, opening: str) -> list[str]:
+    """Where a DDP training figure's time goes, from the trainer's own epoch timings (absent in older results)."""
+    inside = (t or {}).get("inside")
     if not inside:
         return []
-    return [f"Inside the training figure (the trainer's `log.jsonl` timings, pair by pair): the optimisation steps alone "
-            f"speed up {_x(inside['steps_speedup_2proc'])} ({inside['steps_one_process_median_s']:.1f} s in one process, "
-            f"{inside['steps_two_processes_median_s']:.1f} s in two); outside the epoch (start-up, data, process group, "
-            f"the end) one process spends {inside['outside_epochs_one_process_median_s']:.1f} s and two spend "
-            f"{inside['outside_epochs_two_processes_median_s']:.1f} s.", "", *_half_batch(t)]
+    return [f"{opening} the optimisation steps alone speed up {_x(inside['steps_speedup_2proc'])} "
+            f"({inside['steps_one_process_median_s']:.1f} s in one process, {inside['steps_two_processes_median_s']:.1f} s "
+            f"in two); outside the epoch (start-up, data, process group, the end) one process spends "
+            f"{inside['outside_epochs_one_process_median_s']:.1f} s and two spend "
+            f"{inside['outside_epochs_two_processes_median_s']:.1f} s.", ""]
 
 
 def _large_training_row(t: dict[str, Any] | None) -> list[str]:
@@ -269,16 +270,6 @@ def _large_training_row(t: dict[str, Any] | None) -> list[str]:
             f"{t.get('pairs', 1)} seed(s) | {_x(t['speedup_2proc'])} | [{t['min']:.2f}, {t['max']:.2f}] | "
             f"{t['one_process_median_s']:.1f} | {t['two_processes_median_s']:.1f} | timing only (the row above tests "
             "that DDP trains what one process trains) |"]
-
-
-def _large_training_inside(t: dict[str, Any] | None) -> list[str]:
-    if not t or not t.get("inside"):
-        return []
-    inside = t["inside"]
-    return [f"On {t['arch']} the optimisation steps alone speed up {_x(inside['steps_speedup_2proc'])} "
-            f"({inside['steps_one_process_median_s']:.1f} s in one process, {inside['steps_two_processes_median_s']:.1f} s "
-            f"in two); outside the epoch one process spends {inside['outside_epochs_one_process_median_s']:.1f} s and two "
-            f"spend {inside['outside_epochs_two_processes_median_s']:.1f} s.", ""]
 
 
 def _half_batch(t: dict[str, Any]) -> list[str]:
