@@ -85,12 +85,13 @@ def versus(reference: str, adversarial_only: bool = False) -> str:
 
 def compute_curve(dataset: str = "mnist") -> str:
     """Issue 11's curve as a table: for each adversarially trained model of ``dataset``, its training core-hours, the
-    best validation PGD accuracy reached within each fraction of them (what stopping there would have selected),
+    best validation robust accuracy (under the run's validation attack) reached within each fraction of them (what
+    stopping there would have selected),
     and the test evaluation of the shipped checkpoint. Core-hours are CPU time summed over processes, per epoch
     from the run's history (wall time x processes for runs that did not count CPU time)."""
-    header = " | ".join(f"val PGD at {int(100 * f)} %" for f in CURVE_FRACTIONS)
-    rows = [f"| model | arch | inner attack | epochs | core-h | {header} | AutoAttack % | worst case % |",
-            "|---|---|---|---:|---:|" + "---:|" * len(CURVE_FRACTIONS) + "---|---|"]
+    header = " | ".join(f"val robust at {int(100 * f)} %" for f in CURVE_FRACTIONS)
+    rows = [f"| model | arch | inner attack | epochs | core-h | val attack | {header} | AutoAttack % | worst case % |",
+            "|---|---|---|---:|---:|---|" + "---:|" * len(CURVE_FRACTIONS) + "---|---|"]
     body = []
     for record in zoo.records():
         attack = record.training.get("setup", {}).get("attack")
@@ -108,7 +109,8 @@ def compute_curve(dataset: str = "mnist") -> str:
             cells.append(f"{100 * max(reached):.1f}" if reached else "-")
         inner = (f"PGD-{attack['steps']}" + (f", eps ramp {attack['eps_warmup_epochs']:g} ep" if attack.get("eps_warmup_epochs") else "")
                  if record.recipe != "fast-at" else "FGSM-RS")
-        body.append((spent, f"| {record.name} | {record.arch} | {inner} | {len(history)} | {spent / 3600:.2f} | "
+        val_attack = record.training.get("validation", {}).get("attack", "?").split(",")[0]  # "PGD-10", "APGD-CE"
+        body.append((spent, f"| {record.name} | {record.arch} | {inner} | {len(history)} | {spent / 3600:.2f} | {val_attack} | "
                             f"{' | '.join(cells)} | {_pct(record.evaluation, 'autoattack_acc')} | "
                             f"{_pct(record.evaluation, 'worst_case_acc')} |"))
     return "\n".join(rows + [line for _, line in sorted(body)])
