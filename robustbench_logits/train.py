@@ -114,6 +114,7 @@ differ by a few examples, the training does not.
 """
 _VAL_ATTACK_NAMES = {description: name for name, description in VAL_ATTACKS.items()}  # a run records the description
 _SPLIT_SEED = 0  # the validation split is the same for every run of a dataset
+VAL_SIZE = 5000  # training examples held out by default: the split every zoo model was selected on
 _CONVERGED_FRACTION = 0.2  # "the last fifth of its epochs"
 _CONVERGED_TOLERANCE = 0.01  # "under one point"
 
@@ -391,7 +392,7 @@ def _accuracy_on(model: nn.Module, x: Tensor, y: Tensor) -> int:
 
 
 def _robust_accuracy(model: nn.Module, x: Tensor, y: Tensor, eps: float, batch_size: int, seed: int, process: _Process,
-                     attack_name: str = "apgd-ce") -> float:
+                     attack_name: str) -> float:
     """Accuracy of the eval-mode model on validation adversarial examples (``attack_name`` from
     :data:`VAL_ATTACKS`), each rank scoring its share. A selection signal, not a robustness
     claim: the evaluation of a shipped model is AutoAttack's (evaluate.py).
@@ -496,7 +497,7 @@ def train(
     progress: bool = True,
     device: str | None = None,
     threads: int | None = None,
-    val_size: int = 5000,
+    val_size: int = VAL_SIZE,
     n_val_robust: int = 500,
     val_eps: float | None = None,
     val_attack: str = "apgd-ce",

@@ -4,7 +4,7 @@
 
 Evidence for docs/training.md (issue 11): a model trained against a coarse inner PGD can learn a loss surface
 on which large sign steps land where the loss is low (catastrophic overfitting, multi-step form). Then PGD with
-the training attack's step (2.5 eps / 5 = eps / 2) and the trainer's validation PGD-10 (step eps / 4) leave it
+the training attack's step (2.5 eps / 5 = eps / 2) and the zoo's former validation PGD-10 (step eps / 4) leave it
 robust while small fixed steps and APGD's adaptive step break it. All attacks are torchattacks', seeded, on the
 first n test examples of the model's dataset at its zoo eps, or with ``--split validation`` on the first n of the
 trainer's validation split (how the validation attack was chosen, docs/training.md: choosing on the test set would
@@ -22,15 +22,13 @@ import torchattacks
 import robustbench_logits  # noqa: F401  (registers the zoo's tags with timm)
 from robustbench_logits import zoo
 from robustbench_logits.data import load_dataset
-from robustbench_logits.train import _split
-
-VAL_SIZE = 5000  # train()'s default val_size: the split every zoo model was selected on
+from robustbench_logits.train import VAL_SIZE, _split
 
 
 def _attacks(model: torch.nn.Module, eps: float) -> dict[str, torchattacks.Attack]:
     return {
         "PGD-10, step eps/2 (the training attack's step)": torchattacks.PGD(model, eps=eps, alpha=eps / 2, steps=10),
-        "PGD-10, step eps/4 (the validation attack)": torchattacks.PGD(model, eps=eps, alpha=eps / 4, steps=10),
+        "PGD-10, step eps/4 (the zoo's validation attack until session 12)": torchattacks.PGD(model, eps=eps, alpha=eps / 4, steps=10),
         "PGD-40, step eps/30": torchattacks.PGD(model, eps=eps, alpha=eps / 30, steps=40),
         "APGD-CE, 10 steps": torchattacks.APGD(model, eps=eps, steps=10, loss="ce"),
         "APGD-CE, 20 steps (the trainer's validation attack)": torchattacks.APGD(model, eps=eps, steps=20, loss="ce"),
