@@ -25,6 +25,11 @@ def _machine(m: dict[str, Any], earlier: bool = False) -> list[str]:
         f"- Load average (1, 5, 15 min) before: {', '.join(map(str, m['load_average_before']))}; after: "
         f"{', '.join(map(str, m['load_average_after']))}.",
     ]
+    if m.get("lanes"):
+        lines.append(f"- The in-process sections ran in {len(m['lanes'])} lane(s) at the same time, one process of one "
+                     f"torch thread per core ({'; '.join(', '.join(lane) for lane in m['lanes'])}), each lane's sections "
+                     "in order; each figure's two sides alternate within one lane, so the other lane's steady load "
+                     "weighs on both. The scale-out section ran alone after them (it times one process against two).")
     if busy:
         lines.append("- **The machine was shared while measuring**; the busiest other processes (lifetime-average CPU % from ps, command; on 2026-12-01 the zoo queues and mutation runs listed were paused with SIGSTOP during the measurement, and ps still listed them: since then stopped processes are left out):")
         lines += [f"  - `{p}`" for p in busy]

@@ -21,10 +21,13 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
 from typing import Any
+
+from robustbench_logits._files import write_text as write_atomic
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
@@ -33,12 +36,32 @@ README_PATH = BENCH_DIR / "README.md"
 SECTIONS = ("training", "inner_attack", "pooling", "allocator", "evaluation", "scaleout", "memory")
 
 MODES: dict[str, dict[str, Any]] = {
-    # sizes chosen so that `make bench` takes under 20 minutes on two quiet cores (the evaluation's
-    # pairs and the scale-out's work large enough that start-up and one unlucky example do not decide a ratio)
-    "full": {"train_pairs": 5, "train_warmup": 1, "eval_n": 16, "eval_pairs": 3, "scale_eval_n": 32, "scale_train_n": 32768,
-             "scale_eval_pairs": 1, "scale_train_pairs": 3, "memory_n": (1000, 10000)},
-    "quick": {"train_pairs": 1, "train_warmup": 0, "eval_n": 4, "eval_pairs": 1, "scale_eval_n": 4, "scale_train_n": 256,
-              "scale_eval_pairs": 1, "scale_train_pairs": 2, "memory_n": (100, 1000)},
+    # Sizes chosen so that `make bench` takes under 20 minutes on two quiet cores (issue 13): the in-process
+    # sections run in two lanes, one per core (LANES, about 8 minutes each), then the scale-out alone (about 9,
+    # it needs both cores). The training rounds stay at five (fewer leaves a miss and the machine's jitter
+    # apart less often); the allocator's fresh-worker pairs at three, the evaluation's at three.
+    "full": {"train_pairs": 5, "train_warmup": 1, "alloc_pairs": 3, "eval_n": 16, "eval_pairs": 3, "scale_eval_n": 32,
+             "scale_eval_pairs": 1, "scale_train_n": 16384, "scale_train_pairs": 3, "scale_large_n": 6144, "scale_large_pairs": 2,
+             "memory_n": (1000, 10000)},
+    "quick": {"train_pairs": 1, "train_warmup": 0, "alloc_pairs": 1, "eval_n": 4, "eval_pairs": 1, "scale_eval_n": 4,
+              "scale_eval_pairs": 1, "scale_train_n": 256, "scale_train_pairs": 2, "scale_large_n": 64, "scale_large_pairs": 1,
+              "memory_n": (100, 1000)},
+}
+# The in-process sections in two lanes, each a process of one torch thread on its own core, run at the same
+# time; each section's figures are ratios of two workloads alternated within its own process, so the other
+# lane's steady load weighs on both sides alike. The scale-out section then runs alone: it times one process
+# against two on both cores.
+LANES = (("training", "inner_attack", "pooling", "memory"), ("allocator", "evaluation"))
+ALONE = ("scaleout",)
+WORK: dict[str, tuple[str, str, Any]] = {  # section -> (module, function, its arguments from the mode's sizes)
+    "training": ("training", "bench_training", lambda s: ((s["train_pairs"],), {"warmup": s["train_warmup"]})),
+    "inner_attack": ("training", "bench_inner_attack_gradients", lambda s: ((s["train_pairs"],), {})),
+    "pooling": ("pooling", "bench_pooling", lambda s: ((s["train_pairs"],), {})),
+    "allocator": ("allocator", "bench_allocator", lambda s: ((s["alloc_pairs"],), {})),
+    "evaluation": ("evaluation", "bench_evaluation", lambda s: ((s["eval_n"], s["eval_pairs"]), {})),
+    "scaleout": ("scaleout", "bench_scaleout", lambda s: ((s["scale_eval_n"], s["scale_eval_pairs"], s["scale_train_n"],
+                                                          s["scale_train_pairs"], s["scale_large_n"], s["scale_large_pairs"]), {})),
+    "memory": ("memory", "bench_memory", lambda s: ((tuple(s["memory_n"]), Path(__file__).resolve()), {})),
 }
 
 
@@ -47,18 +70,25 @@ def _load() -> list[float]:
 
 
 def _busiest_processes(limit: int = 8) -> list[str]:
-    """The processes using most CPU right now (other helpers' trainings, test runs ...)."""
-    completed = subprocess.run(["ps", "-eo", "stat,pcpu,etimes,args", "--sort=-pcpu"], capture_output=True, text=True,
-                               check=False)
-    rows = []
-    for line in completed.stdout.splitlines()[1:]:
-        parts = line.split(None, 3)
-        # ps's %CPU is the process's lifetime average; a stopped process (state T: paused for the
-        # benchmark with SIGSTOP) takes no CPU now, whatever its average says
-        if (len(parts) == 4 and not parts[0].startswith("T") and float(parts[1]) >= 5.0
-                and str(os.getpid()) not in line and " ps " not in line):
-            rows.append(f"{parts[1]}% {parts[3][:110]}")
-    return rows[:limit]
+    """The processes using most CPU right now (other helpers' trainings, test runs ...), this benchmark's
+    own process tree (its lanes, workers, torchrun ranks) left out."""
+    completed = subprocess.run(["ps", "-eo", "pid,ppid,stat,pcpu,args", "--sort=-pcpu"], capture_output=True,
+                               text=True, check=False)
+    rows = [line.split(None, 4) for line in completed.stdout.splitlines()[1:]]
+    rows = [r for r in rows if len(r) == 5]
+    ours, parent = {os.getpid()}, {int(r[0]): int(r[1]) for r in rows}
+    for pid in parent:  # descendants: follow each process's parents up to this one
+        chain, p = [], pid
+        while p in parent and p not in ours and p > 1:
+            chain.append(p)
+            p = parent[p]
+        if p in ours:
+            ours.update(chain)
+    # ps's %CPU is the process's lifetime average; a stopped process (state T: paused for the
+    # benchmark with SIGSTOP) takes no CPU now, whatever its average says
+    return [f"{r[3]}% {r[4][:110]}" for r in rows
+            if int(r[0]) not in ours and not r[2].startswith("T") and float(r[3]) >= 5.0
+            and not r[4].startswith("ps ")][:limit]
 
 
 def _cpu_model() -> str:
@@ -94,46 +124,59 @@ def machine(start_load: list[float], end_load: list[float], busy: list[str], sec
     }
 
 
-def run(mode: str, only: tuple[str, ...]) -> dict[str, Any]:
+def _run_sections(mode: str, names: tuple[str, ...], sink: Path) -> dict[str, Any]:
+    """Run the named sections in this process, in order; a failure is recorded (and the other sections
+    still run), and what is done is written to ``sink`` after each section, so a long run loses nothing."""
     sys.path.insert(0, str(BENCH_DIR))
     warnings.filterwarnings("ignore")
-    sizes = MODES[mode]
-    start_load, busy, started = _load(), _busiest_processes(), time.perf_counter()
-    results: dict[str, Any] = json.loads(RESULTS_PATH.read_text()) if only != SECTIONS and RESULTS_PATH.exists() else {}
-    def section(name: str, work: Any) -> None:
-        """Run one section; a failure is recorded (and the other sections still run), and the
-        results so far are written after each, so a long run loses nothing."""
-        if name not in only:
-            return
+    sizes, done = MODES[mode], {"section_runs": {}}
+    for name in names:
+        module, function, arguments = WORK[name]
         load, begun = _load(), time.perf_counter()
         try:
-            results[name] = work()
+            args, kwargs = arguments(sizes)
+            done[name] = getattr(importlib.import_module(module), function)(*args, **kwargs)
         except Exception as error:  # recorded in results.json and the README, not hidden
-            results[name] = {"error": f"{type(error).__name__}: {str(error)[-2000:]}"}
-        results.setdefault("section_runs", {})[name] = {
+            done[name] = {"error": f"{type(error).__name__}: {str(error)[-2000:]}"}
+        done["section_runs"][name] = {
             "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - begun, 1), "load_average_before": load,
             "load_average_after": _load()}
-        RESULTS_PATH.write_text(json.dumps(results, indent=2) + "\n")
+        write_atomic(sink, json.dumps(done, indent=2) + "\n")
+    return done
 
-    def bench(module: str, function: str) -> Any:
-        """A section's function, imported when the section starts."""
-        return getattr(importlib.import_module(module), function)
 
-    section("training", lambda: bench("training", "bench_training")(sizes["train_pairs"], warmup=sizes["train_warmup"]))
-    section("inner_attack", lambda: bench("training", "bench_inner_attack_gradients")(sizes["train_pairs"]))
-    section("pooling", lambda: bench("pooling", "bench_pooling")(sizes["train_pairs"]))
-    section("allocator", lambda: bench("allocator", "bench_allocator")(sizes["train_pairs"]))
-    section("evaluation", lambda: bench("evaluation", "bench_evaluation")(sizes["eval_n"], sizes["eval_pairs"]))
-    section("scaleout", lambda: bench("scaleout", "bench_scaleout")(sizes["scale_eval_n"], sizes["scale_train_n"],
-                                                                    sizes["scale_eval_pairs"], sizes["scale_train_pairs"]))
-    section("memory", lambda: bench("memory", "bench_memory")(tuple(sizes["memory_n"]), Path(__file__).resolve()))
+def _run_lanes(mode: str, lanes: list[tuple[str, ...]], work: Path) -> list[dict[str, Any]]:
+    """Each lane in its own process at the same time; what each wrote (a crashed lane: what it finished)."""
+    command = [sys.executable, str(Path(__file__).resolve()), *(["--quick"] if mode == "quick" else [])]
+    sinks = [work / f"lane-{i}.json" for i in range(len(lanes))]
+    workers = [subprocess.Popen([*command, "--lane", ",".join(lane), "--lane-out", str(sink)])
+               for lane, sink in zip(lanes, sinks)]
+    for worker, lane in zip(workers, lanes):
+        if worker.wait() != 0:
+            print(f"lane {','.join(lane)} exited with {worker.returncode}", file=sys.stderr)
+    return [json.loads(sink.read_text()) if sink.exists() else {} for sink in sinks]
+
+
+def run(mode: str, only: tuple[str, ...]) -> dict[str, Any]:
+    start_load, busy, started = _load(), _busiest_processes(), time.perf_counter()
+    results: dict[str, Any] = json.loads(RESULTS_PATH.read_text()) if only != SECTIONS and RESULTS_PATH.exists() else {}
+    lanes = [tuple(s for s in lane if s in only) for lane in LANES]
+    with tempfile.TemporaryDirectory(prefix="rbl-bench-lanes-") as tmp:
+        parts = _run_lanes(mode, [lane for lane in lanes if lane], Path(tmp))
+        parts.append(_run_sections(mode, tuple(s for s in ALONE if s in only), Path(tmp) / "alone.json"))
+    for part in parts:
+        results.setdefault("section_runs", {}).update(part.pop("section_runs", {}))
+        results.update(part)
+    for name in only:
+        results.setdefault(name, {"error": "its lane's process died before the section finished"})
     busy += [p for p in _busiest_processes() if p not in busy]
     if "machine" in results:  # a partial run (--only) keeps the machine facts of the run it adds to
         earlier = results.pop("machine")
         results["earlier_runs"] = [*results.get("earlier_runs", []), earlier]
     results["machine"] = machine(start_load, _load(), busy, time.perf_counter() - started, mode)
     results["machine"]["sections"] = list(only)
+    results["machine"]["lanes"] = [list(lane) for lane in lanes if lane]
     return results
 
 
@@ -143,7 +186,12 @@ def main() -> None:
     parser.add_argument("--readme-only", action="store_true")
     parser.add_argument("--only", default=",".join(SECTIONS))
     parser.add_argument("--probe", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--lane", help=argparse.SUPPRESS)  # a lane's worker: these sections, then exit
+    parser.add_argument("--lane-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.lane:
+        _run_sections("quick" if args.quick else "full", tuple(args.lane.split(",")), args.lane_out)
+        return
     if args.probe:
         sys.path.insert(0, str(BENCH_DIR))
         from memory import probe
@@ -156,11 +204,11 @@ def main() -> None:
         if unknown:
             parser.error(f"unknown section(s) {', '.join(sorted(unknown))}: choose from {', '.join(SECTIONS)}")
         results = run("quick" if args.quick else "full", only)
-        RESULTS_PATH.write_text(json.dumps(results, indent=2) + "\n")
+        write_atomic(RESULTS_PATH, json.dumps(results, indent=2) + "\n")
     sys.path.insert(0, str(BENCH_DIR))
     from report import render
 
-    README_PATH.write_text(render(json.loads(RESULTS_PATH.read_text())))
+    write_atomic(README_PATH, render(json.loads(RESULTS_PATH.read_text())))
     print(f"wrote {RESULTS_PATH.relative_to(REPO_DIR)} and {README_PATH.relative_to(REPO_DIR)}")
 
 
