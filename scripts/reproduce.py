@@ -129,8 +129,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _claim_prefixes(key: str) -> tuple[str, ...]:
-    return {"kanai-table4-st": ("kanai-table4/",), "kanai-table4-at": ("kanai-table4/",), "li-mnist": ("li/",),
-            "li-fmnist": ("li/",), "lcat-lambda15": ("lcat-lambda15/", "train/lcat_l15_"),
+    return {"kanai-table4-st": ("kanai-table4/",), "kanai-table4-at": ("kanai-table4/", "kanai-table4-at/"),
+            "li-mnist": ("li/",), "li-fmnist": ("li/",), "lcat-lambda15": ("lcat-lambda15/", "train/lcat_l15_"),
             "summers-transfer": ("summers-transfer/", "train/ls_source_"),
             "kanai-4c3f-st": ("kanai-4c3f-st/", "train/st4_")}.get(key, (key + "/",))
 

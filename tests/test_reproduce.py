@@ -368,3 +368,38 @@ def test_fig3_verdict_is_masked_when_blf_leads_under_pgd40_but_not_under_the_pro
     protocol["BLF"] = {"robust": lead}
     assert kanai._fig3_verdict(ctx, sweeps, protocol, lsm_claimed=False)[0] == "reproduced"
     assert kanai._fig3_verdict(ctx, sweeps, protocol, lsm_claimed=True)[0] == "partly"  # LSM does not lead at 0.1
+
+
+def test_fig3d_verdict_needs_blf_and_trades_comparable_at_every_eps_and_in_the_worst_case() -> None:
+    ctx = SimpleNamespace(budget=SimpleNamespace(n_strong=40))
+    same = [True] * 30 + [False] * 10
+    sweeps = {name: {str(e): same for e in kanai.FIG3_EPS} for name in ("Baseline", "BLF", "TRADES")}
+    protocol = {name: {"robust": same} for name in sweeps}
+    assert kanai._fig3d_verdict(ctx, sweeps, protocol) == (
+        "reproduced", "BLF + AT and TRADES differ under PGD-40 at eps: none; worst case at 0.2, only-one-keeps 0 (BLF + AT) / 0 (TRADES)")
+    # the protocol breaks BLF + AT's examples that PGD-40 left: comparable under PGD-40 only, masked
+    protocol["BLF"] = {"robust": [False] * 40}
+    verdict, evidence = kanai._fig3d_verdict(ctx, sweeps, protocol)
+    assert verdict == "masked" and evidence.endswith("0 (BLF + AT) / 30 (TRADES) (differ)")
+    # TRADES keeps 30 examples BLF + AT loses at eps 0.3 under PGD-40 too: neither part holds
+    sweeps["BLF"] = {**sweeps["BLF"], "0.3": [False] * 40}
+    verdict, evidence = kanai._fig3d_verdict(ctx, sweeps, protocol)
+    assert verdict == "not reproduced" and "differ under PGD-40 at eps: 0.3;" in evidence
+    protocol["BLF"] = {"robust": same}  # the worst case agrees again: one part of two
+    assert kanai._fig3d_verdict(ctx, sweeps, protocol)[0] == "partly"
+
+
+def test_fig3b_verdict_needs_blf_at_unbeaten_and_above_at_under_pgd40_and_in_the_worst_case() -> None:
+    ctx = SimpleNamespace(budget=SimpleNamespace(n_strong=40))
+    lead, trail = [True] * 30 + [False] * 10, [True] * 10 + [False] * 30
+    sweeps = {name: {str(e): lead if name == "BLF" else trail for e in kanai.FIG3_EPS} for name in ("Baseline", "BLF", "TRADES")}
+    protocol = {name: {"robust": lead if name == "BLF" else trail} for name in sweeps}
+    verdict, evidence = kanai._fig3b_verdict(ctx, sweeps, protocol)
+    assert verdict == "reproduced" and "BLF + AT above AT at eps: 0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3;" in evidence
+    protocol["BLF"] = {"robust": [False] * 40}  # the protocol breaks what PGD-40 left: masked
+    assert kanai._fig3b_verdict(ctx, sweeps, protocol)[0] == "masked"
+    sweeps["TRADES"] = {**sweeps["TRADES"], "0.3": [True] * 40}  # TRADES beats BLF + AT at 0.3: nothing holds
+    verdict, evidence = kanai._fig3b_verdict(ctx, sweeps, protocol)
+    assert verdict == "not reproduced" and "keeps significantly more than BLF + AT at eps: 0.3;" in evidence
+    protocol["BLF"] = {"robust": lead}  # the worst case alone holds: one part of two
+    assert kanai._fig3b_verdict(ctx, sweeps, protocol)[0] == "partly"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -34,7 +35,8 @@ def _fig3_runs(ctx: Context, refs: dict[str, ModelRef], prefix: str) -> tuple[di
     return sweeps, strong_02
 
 
-def _fig3_figure(ctx: Context, refs: dict[str, ModelRef], sweeps: dict, strong_02: dict, arch: str, filename: str) -> None:
+def _fig3_figure(ctx: Context, refs: dict[str, ModelRef], sweeps: dict, strong_02: dict, arch: str, filename: str,
+                 setting: str = "standard training") -> None:
     figure, axis = plt.subplots(figsize=(5.5, 3.8))
     for position, (name, sweep) in enumerate(sweeps.items()):
         values = [acc(sweep[str(e)]) for e in FIG3_EPS]
@@ -46,7 +48,7 @@ def _fig3_figure(ctx: Context, refs: dict[str, ModelRef], sweeps: dict, strong_0
                       fmt="x", color=line.get_color(), capsize=2)
     axis.set_xlabel("eps (L-inf)")
     axis.set_ylabel("accuracy (%)")
-    axis.set_title(f"{arch} MNIST, standard training: PGD-40 (x: worst case at 0.2)", fontsize=9)
+    axis.set_title(f"{arch} MNIST, {setting}: PGD-40 (x: worst case at 0.2)", fontsize=9)
     axis.legend(fontsize=8)
     ctx.save_figure(figure, filename)
 
@@ -296,10 +298,59 @@ def _combined(*verdicts: str) -> str:
     return "partly" if {"reproduced", "partly"} & set(verdicts) else "not reproduced"
 
 
+def _fig3b_verdict(ctx: Context, sweeps: dict, strong_02: dict) -> tuple[str, str]:
+    """Fig. 3(b), sec. 5.2: in adversarial training BLF "improves robustness the most for 2C2F". Holds under PGD-40
+    when no other model keeps significantly more examples than BLF + AT at any eps of the sweep (one-sided McNemar)
+    and BLF + AT keeps significantly more than the AT baseline at one eps at least; and under the protocol when the
+    same two hold for the worst case at 0.2. Masked: holds under PGD-40 only, and the protocol breaks significantly
+    more of BLF + AT's examples than PGD-40 did at 0.2."""
+    others = [n for n in sweeps if n != "BLF"]
+    beaten_at = [e for e in FIG3_EPS if any(paired(sweeps[o][str(e)], sweeps["BLF"][str(e)])["p_a_gt_b"] < ALPHA
+                                            for o in others)]
+    above_at = [e for e in FIG3_EPS if paired(sweeps["BLF"][str(e)], sweeps["Baseline"][str(e)])["p_a_gt_b"] < ALPHA]
+    holds_pgd = not beaten_at and bool(above_at)
+    worst = {o: paired(strong_02[o]["robust"], strong_02["BLF"]["robust"]) for o in others}
+    beaten_worst = [o for o, t in worst.items() if t["p_a_gt_b"] < ALPHA]
+    holds_worst = not beaten_worst and worst["Baseline"]["p_b_gt_a"] < ALPHA
+    blf_drop = paired(sweeps["BLF"]["0.2"][:ctx.budget.n_strong], strong_02["BLF"]["robust"])
+    if holds_pgd and holds_worst:
+        verdict = "reproduced"
+    elif holds_pgd and blf_drop["p_a_gt_b"] < ALPHA:
+        verdict = "masked"
+    elif holds_pgd or holds_worst:
+        verdict = "partly"
+    else:
+        verdict = "not reproduced"
+    evidence = (f"under PGD-40 another model keeps significantly more than BLF + AT at eps: "
+                f"{', '.join(f'{e:g}' for e in beaten_at) or 'none'}; BLF + AT above AT at eps: "
+                f"{', '.join(f'{e:g}' for e in above_at) or 'none'}; worst case at 0.2, above BLF + AT: "
+                f"{', '.join(beaten_worst) or 'none'}, BLF + AT above AT: {'yes' if worst['Baseline']['p_b_gt_a'] < ALPHA else 'no'}")
+    return verdict, evidence
+
+
+def _add_fig3(ctx: Context, c: Claim, refs: dict, panel: str, arch: str, prefix: str,
+              verdict_of: Callable[[Context, dict, dict], tuple[str, str]],
+              table4_parts: list[str]) -> None:
+    """Fig. 3(``panel``)'s PGD-40 sweep beside the claim's Table 4 rows (``c`` holds Table 4's verdict, measurement and
+    evidence): its figure and verdict, the two verdicts combined, and the section with both parts."""
+    sweeps, strong_02 = _fig3_runs(ctx, refs, prefix)
+    figure = f"kanai_fig3{panel}.png"
+    _fig3_figure(ctx, refs, sweeps, strong_02, arch, figure, setting="adversarial training")
+    fig3_verdict, fig3_evidence = verdict_of(ctx, sweeps, strong_02)
+    table4_verdict, c.verdict = c.verdict, _combined(fig3_verdict, c.verdict)
+    c.measurement = (f"Fig. 3({panel}), PGD-40 at 0.3: "
+                     + ", ".join(f"{ref.label} {with_ci(acc(sweeps[n]['0.3']))}" for n, ref in refs.items())
+                     + f". Table 4 (eps 0.15): {c.measurement}")
+    c.evidence = f"Fig. 3({panel}) {fig3_verdict}: {fig3_evidence}. Table 4 {table4_verdict}: {c.evidence}"
+    c.section = "\n\n".join(["**Models.**\n\n" + models_table(ctx, list(refs.values())), f"### Fig. 3({panel}) ({fig3_verdict})"]
+                            + _fig3_section(ctx, refs, sweeps, strong_02, figure, panel)
+                            + [f"### Table 4, {arch} AT rows ({table4_verdict})", *table4_parts])
+
+
 @claim("kanai-table4-at",
-       "Kanai et al.: BLF + AT vs AT vs TRADES under APGD (Table 4)",
-       "2C2F AT, MNIST eps 0.15: APGD 92.3 (BLF+AT) ≥ 91.8 (AT) > 86.8 (TRADES); TAPGD 92.4 ≥ 91.9 > 85.2 "
-       "(Table 4, App. C)")
+       "Kanai et al.: BLF + AT vs AT vs TRADES, 2C2F (Fig. 3(b), Table 4)",
+       "2C2F AT, MNIST: BLF \"improves robustness the most for 2C2F\" under PGD-40 over eps 0-0.3 (sec. 5.2, Fig. 3(b)); "
+       "at eps 0.15 APGD 92.3 (BLF+AT) ≥ 91.8 (AT) > 86.8 (TRADES); TAPGD 92.4 ≥ 91.9 > 85.2 (Table 4, App. C)")
 def claim_kanai_table4_at(ctx: Context, c: Claim) -> Claim:
     refs = shipped(AT)
     weak, strongs, _ = _table4(ctx, refs)
@@ -321,17 +372,49 @@ def claim_kanai_table4_at(ctx: Context, c: Claim) -> Claim:
                   f"{blf_vs_at_strong['p_b_gt_a']:.2g}); AT above TRADES in the worst case: "
                   f"{'yes' if at_vs_trades['p_a_gt_b'] < ALPHA else 'no'}, p = {at_vs_trades['p_a_gt_b']:.2g}")
     missing = [ref.label for name, ref in AT.items() if name not in refs]
-    c.section = _table4_section(ctx, "AT", refs, weak, strongs) + (
-        "\n\n**Differs from the paper:** the zoo's AT models were trained with a cheaper inner PGD and fewer epochs "
-        "(see Models)" + (f"; not in the zoo yet, so not run: {', '.join(missing)} (plans in scripts/build_zoo.py)"
-                          if missing else "") + ".")
+    table4 = _table4_section(ctx, "AT", refs, weak, strongs, with_models=False)
+    differs = ("**Differs from the paper:** the zoo's AT models were trained with a cheaper inner PGD and fewer epochs "
+               "(see Models); one seed (the paper's Fig. 3 has error bars over runs)"
+               + (f"; not in the zoo yet, so not run: {', '.join(missing)} (plans in scripts/build_zoo.py)"
+                  if missing else "") + ".")
+    if {"BLF", "Baseline"} <= set(refs):  # Fig. 3(b): BLF + AT against every AT model the zoo has
+        _add_fig3(ctx, c, refs, "b", "2C2F", "kanai-table4-at", _fig3b_verdict, [table4, differs])
+    else:
+        c.section = "\n\n".join(["**Models.**\n\n" + models_table(ctx, list(refs.values())), table4, differs])
     return c
 
 
+def _differ(p: dict[str, Any]) -> bool:
+    """Two-sided exact McNemar at ALPHA: either one-sided test at ALPHA / 2."""
+    return min(p["p_a_gt_b"], p["p_b_gt_a"]) < ALPHA / 2
+
+
+def _fig3d_verdict(ctx: Context, sweeps: dict, strong_02: dict) -> tuple[str, str]:
+    """Fig. 3(d), sec. 5.2: BLF + AT "is comparable to TRADES for 4C3F". Comparable: BLF + AT and TRADES do not differ
+    under PGD-40 at any eps of the sweep, nor in the protocol's worst case at 0.2. Masked: comparable under PGD-40,
+    but the protocol puts BLF + AT significantly below TRADES and breaks significantly more of BLF + AT's examples
+    than PGD-40 did."""
+    pgd_differs = [e for e in FIG3_EPS if _differ(paired(sweeps["BLF"][str(e)], sweeps["TRADES"][str(e)]))]
+    worst = paired(strong_02["BLF"]["robust"], strong_02["TRADES"]["robust"])
+    blf_drop = paired(sweeps["BLF"]["0.2"][:ctx.budget.n_strong], strong_02["BLF"]["robust"])
+    if not pgd_differs and not _differ(worst):
+        verdict = "reproduced"
+    elif not pgd_differs and worst["p_b_gt_a"] < ALPHA / 2 and blf_drop["p_a_gt_b"] < ALPHA:
+        verdict = "masked"
+    elif not pgd_differs or not _differ(worst):
+        verdict = "partly"
+    else:
+        verdict = "not reproduced"
+    evidence = (f"BLF + AT and TRADES differ under PGD-40 at eps: {', '.join(f'{e:g}' for e in pgd_differs) or 'none'}; "
+                f"worst case at 0.2, only-one-keeps {worst['only_a']} (BLF + AT) / {worst['only_b']} (TRADES)"
+                f"{' (differ)' if _differ(worst) else ''}")
+    return verdict, evidence
+
+
 @claim("kanai-4c3f-at",
-       "Kanai et al.: BLF + AT vs AT vs TRADES on 4C3F (Table 4)",
-       "4C3F AT, MNIST eps 0.15: comparable, APGD 98.1 (BLF+AT), 98.0 (AT), 98.0 (TRADES); TAPGD 98.2, 98.1, "
-       "98.1 (Table 4, App. C; sec. 5.2: BLF \"is comparable to TRADES for 4C3F\")")
+       "Kanai et al.: BLF + AT vs AT vs TRADES on 4C3F (Fig. 3(d), Table 4)",
+       "4C3F AT, MNIST: BLF \"is comparable to TRADES for 4C3F\" under PGD-40 over eps 0-0.3 (sec. 5.2, Fig. 3(d)); "
+       "at eps 0.15 comparable, APGD 98.1 (BLF+AT), 98.0 (AT), 98.0 (TRADES); TAPGD 98.2, 98.1, 98.1 (Table 4, App. C)")
 def claim_kanai_4c3f_at(ctx: Context, c: Claim) -> Claim:
     refs = shipped(AT_4C3F)
     if len(refs) < 2:
@@ -339,14 +422,10 @@ def claim_kanai_4c3f_at(ctx: Context, c: Claim) -> Claim:
     weak, strongs, _ = _table4(ctx, refs, prefix="kanai-4c3f-at")
     names = list(refs)
     pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
-
-    def differ(p: dict[str, Any]) -> bool:  # two-sided at ALPHA: either one-sided test at ALPHA / 2
-        return min(p["p_a_gt_b"], p["p_b_gt_a"]) < ALPHA / 2
-
     tests = {(a, b): {"apgd": paired(weak[a]["apgd"], weak[b]["apgd"]),
                       "worst": paired(strongs[a]["robust"], strongs[b]["robust"])} for a, b in pairs}
-    comparable_weak = all(not differ(t["apgd"]) for t in tests.values())
-    comparable_strong = all(not differ(t["worst"]) for t in tests.values())
+    comparable_weak = all(not _differ(t["apgd"]) for t in tests.values())
+    comparable_strong = all(not _differ(t["worst"]) for t in tests.values())
     complete = len(refs) == len(AT_4C3F)
     if comparable_weak and comparable_strong:
         c.verdict = "reproduced" if complete else "partly"
@@ -354,20 +433,27 @@ def claim_kanai_4c3f_at(ctx: Context, c: Claim) -> Claim:
         c.verdict = "partly"
     else:
         c.verdict = "not reproduced"
-    c.measurement = "; ".join(f"{refs[n].label} APGD {with_ci(acc(weak[n]['apgd']))}, worst {strong_cell(strongs[n])}"
-                              for n in names)
-    c.evidence = "; ".join(
+    table4_measurement = "; ".join(f"{refs[n].label} APGD {with_ci(acc(weak[n]['apgd']))}, worst {strong_cell(strongs[n])}"
+                                   for n in names)
+    table4_evidence = "; ".join(
         f"{refs[a].label} vs {refs[b].label}: APGD only-one-keeps {t['apgd']['only_a']} / {t['apgd']['only_b']}, worst case "
-        f"{t['worst']['only_a']} / {t['worst']['only_b']}{' (differ)' if differ(t['apgd']) or differ(t['worst']) else ''}"
+        f"{t['worst']['only_a']} / {t['worst']['only_b']}{' (differ)' if _differ(t['apgd']) or _differ(t['worst']) else ''}"
         for (a, b), t in tests.items())
     missing = [ref.label for name, ref in AT_4C3F.items() if name not in refs]
     if missing:
-        c.evidence += f"; not in the zoo yet, so not compared: {', '.join(missing)}"
-    c.section = _table4_section(ctx, "AT 4C3F", refs, weak, strongs) + (
+        table4_evidence += f"; not in the zoo yet, so not compared: {', '.join(missing)}"
+    table4 = _table4_section(ctx, "AT 4C3F", refs, weak, strongs, with_models=False) + (
         "\n\nComparable means no pair differs under a two-sided exact McNemar test at level "
         f"{ALPHA} (each one-sided test at {ALPHA / 2}), under APGD-CE and under the protocol's worst case; the verdict "
-        "is reproduced only when all three models exist.\n\n**Differs from the paper:** issue 11's flagships, trained on "
-        "one equal budget (30 epochs, Adam, PGD-5 with an eps ramp; see Models) instead of Kanai's 100 epochs of SGD with "
-        "PGD-40, and selected on validation robust accuracy instead of the best clean epoch; one seed; fewer APGD-T "
-        "restarts." + (f" Not in the zoo yet, so not run: {', '.join(missing)}." if missing else ""))
+        "is reproduced only when all three models exist.")
+    differs = ("**Differs from the paper:** issue 11's flagships, trained on one equal budget (30 epochs, Adam, PGD-5 "
+               "with an eps ramp; see Models) instead of Kanai's 100 epochs of SGD with PGD-40, and selected on validation "
+               "robust accuracy instead of the best clean epoch; one seed (the paper's Fig. 3 has error bars over runs); "
+               "fewer APGD-T restarts; Fig. 3(d)'s logit squeezing and label smoothing + AT rows have no 4C3F model."
+               + (f" Not in the zoo yet, so not run: {', '.join(missing)}." if missing else ""))
+    c.measurement, c.evidence = table4_measurement, table4_evidence
+    if {"BLF", "TRADES"} <= set(refs):  # Fig. 3(d): the sweep needs the two models the paper compares
+        _add_fig3(ctx, c, refs, "d", "4C3F", "kanai-4c3f-at", _fig3d_verdict, [table4, differs])
+    else:
+        c.section = "\n\n".join(["**Models.**\n\n" + models_table(ctx, list(refs.values())), table4, differs])
     return c

@@ -89,9 +89,6 @@ def _equal_budget() -> list[str]:
 
 
 NOT_RUN = [  # parts of issue 14 this script does not attempt, with the projected cost on this machine
-    ("Kanai et al., Fig. 3(d) (4C3F adversarial training, PGD-40 sweep)", "kanai-4c3f-at tests Table 4's 4C3F AT rows "
-     "on the flagships; the sweep adds seven eps per model on models robust at every eps (about 10 CPU-min each) "
-     "and is left for when all three flagships exist."),
     ("LCAT, Table 1 on ResNet-18 / EfficientNet-B0", "ResNet trainings on MNIST are GPU work (hours of CPU each); "
      "lcat-table1 compares the zoo's 2C2F models instead."),
 ]
@@ -109,10 +106,10 @@ PROJECTED = {  # what a claim costs at the full budget, in CPU minutes of one fr
     "summers-alp": "4 CPU-preset trainings with PGD-10 + 4 protocol evaluations at 0.3: ~15 CPU-min",
     "li-transfer": "2 substitute trainings + 24 transfer attacks + SPSA on 4 models: ~10 CPU-min",
     "summers-transfer": "1 CPU-preset training + 8 transfer attacks (4 of 1000 steps) on 150 examples: ~5 CPU-min",
-    "kanai-table4-at": "3 zoo models robust at 0.15: APGD x5 + APGD-T + protocol: ~15 CPU-min",
+    "kanai-table4-at": "5 zoo models: APGD x5 + APGD-T + protocol at 0.15, PGD-40 sweep (7 eps) + protocol at 0.2: ~25 CPU-min",
     "lcat-table1": "4 zoo models, the protocol at 0.1 and 0.2 on 100 examples: ~15 CPU-min",
     "kanai-4c3f-st": "4 CPU-preset 4C3F trainings (6 epochs) + PGD-40 sweeps + APGD x5 / APGD-T + protocol at 0.2 and 0.15: ~25 CPU-min",
-    "kanai-4c3f-at": "2-3 zoo flagships robust at 0.15: APGD x5 + APGD-T + protocol: ~10 CPU-min each",
+    "kanai-4c3f-at": "3 zoo flagships: APGD x5 + APGD-T + protocol at 0.15, PGD-40 sweep (7 eps) + protocol at 0.2: ~20 CPU-min each",
     "lma-table6": "7 zoo models: FGSM, PGD-20/100, CW, Square on 150 examples, SPSA on 50: ~20 CPU-min",
 }
 
