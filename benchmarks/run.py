@@ -36,12 +36,13 @@ README_PATH = BENCH_DIR / "README.md"
 SECTIONS = ("training", "inner_attack", "pooling", "allocator", "evaluation", "scaleout", "memory")
 
 MODES: dict[str, dict[str, Any]] = {
-    # Sizes chosen so that `make bench` takes under 20 minutes on two quiet cores (issue 13): the in-process
-    # sections run in two lanes, one per core (LANES, about 8 minutes each), then the scale-out alone (about 9,
-    # it needs both cores). The training rounds stay at five (fewer leaves a miss and the machine's jitter
-    # apart less often); the allocator's fresh-worker pairs at three, the evaluation's at three.
-    "full": {"train_pairs": 5, "train_warmup": 1, "alloc_pairs": 3, "eval_n": 16, "eval_pairs": 3, "scale_eval_n": 32,
-             "scale_eval_pairs": 1, "scale_train_n": 16384, "scale_train_pairs": 3, "scale_large_n": 6144, "scale_large_pairs": 2,
+    # Sizes chosen so that `make bench` takes under 20 minutes on two quiet cores (issue 13). The first run with
+    # every section at once (2026-12-03, training 5 rounds, allocator and evaluation 3 pairs, cnn4c3f DDP 2 pairs)
+    # took 1,309 s: lanes of 566 s and 614 s, then the scale-out 690 s. Four training rounds (~86 s each), two
+    # allocator pairs (~84 s each), two evaluation pairs (~45 s each) and one cnn4c3f DDP pair (~115 s) bring that
+    # to about 1,080 s: lanes of about 480 s and 495 s, the scale-out about 575 s.
+    "full": {"train_pairs": 4, "train_warmup": 1, "alloc_pairs": 2, "eval_n": 16, "eval_pairs": 2, "scale_eval_n": 32,
+             "scale_eval_pairs": 1, "scale_train_n": 16384, "scale_train_pairs": 3, "scale_large_n": 6144, "scale_large_pairs": 1,
              "memory_n": (1000, 10000)},
     "quick": {"train_pairs": 1, "train_warmup": 0, "alloc_pairs": 1, "eval_n": 4, "eval_pairs": 1, "scale_eval_n": 4,
               "scale_eval_pairs": 1, "scale_train_n": 256, "scale_train_pairs": 2, "scale_large_n": 64, "scale_large_pairs": 1,
@@ -51,7 +52,7 @@ MODES: dict[str, dict[str, Any]] = {
 # time; each section's figures are ratios of two workloads alternated within its own process, so the other
 # lane's steady load weighs on both sides alike. The scale-out section then runs alone: it times one process
 # against two on both cores.
-LANES = (("training", "inner_attack", "pooling", "memory"), ("allocator", "evaluation"))
+LANES = (("training", "inner_attack", "pooling"), ("allocator", "evaluation", "memory"))
 ALONE = ("scaleout",)
 WORK: dict[str, tuple[str, str, Any]] = {  # section -> (module, function, its arguments from the mode's sizes)
     "training": ("training", "bench_training", lambda s: ((s["train_pairs"],), {"warmup": s["train_warmup"]})),
