@@ -241,7 +241,9 @@ def _scaleout(sc: dict[str, Any] | None) -> list[str]:
         "",
         *_inside(t, f"Inside the training figure (the trainer's `log.jsonl` timings, pair by pair), on {t['arch']}:"),
         *_half_batch(t),
+        *_independent(t),
         *_inside(sc.get("training_cnn4c3f"), f"On {(sc.get('training_cnn4c3f') or {}).get('arch')}"),
+        *_independent(sc.get("training_cnn4c3f")),
         "The evaluation's figure compares every per-attack accuracy. Trained weights cannot be bit-identical "
         "(DDP sums the ranks' gradients in another order, and PGD's sign() turns last-bit differences into whole "
         "steps), so training counts as identical when the two sides come from the same distribution: pair i "
@@ -288,8 +290,24 @@ def _half_batch(t: dict[str, Any]) -> list[str]:
     own = half.get(t["arch"])
     rest = (f" The {t['arch']} steps' {_x(steps)} leaves a factor {_x(round(own['ceiling_2proc'] / steps, 3))} to "
             "synchronisation (the ranks meet at every gradient all-reduce) and to two processes sharing the caches." if own else "")
+    sizes = {h.get("batch", 128) for h in half.values()}
+    split = (f"{sizes.pop() // 2} examples over one step on {max(h.get('batch', 128) for h in half.values())}"
+             if len(sizes) == 1 else "half the architecture's batch over one step on all of it")
     return [f"Half a batch per rank costs more per example before any communication: in one process (CPU time, side "
-            f"by side), two PGD-AT steps on 64 examples over one step on 128: {cells}.{rest}", ""]
+            f"by side), two PGD-AT steps on {split}: {cells}.{rest}", ""]
+
+
+def _independent(t: dict[str, Any] | None) -> list[str]:
+    """The machine's own ceiling: the same work as two independent processes at once (absent in older results)."""
+    control = (t or {}).get("independent_2proc")
+    if not control:
+        return []
+    steps = t["inside"].get("steps_independent_speedup")
+    inside = f" (their steps alone {_x(steps)})" if steps is not None else ""
+    return [f"What the machine gives two processes on {t['arch']} without torchrun or any communication: the same "
+            f"{t['n_train']} examples split into two plain `rbl train` processes of {t['n_train'] // 2} each, run at "
+            f"once, finish {_x(control['speedup'])} [{control['min']:.2f}, {control['max']:.2f}] faster than one "
+            f"process{inside}; DDP gets {control['ddp_share']:.2f} of that.", ""]
 
 
 def _same_predictions(t: dict[str, Any]) -> str:

@@ -40,9 +40,12 @@ MODES: dict[str, dict[str, Any]] = {
     # every section at once (2026-12-03, training 5 rounds, allocator and evaluation 3 pairs, cnn4c3f DDP 2 pairs)
     # took 1,309 s: lanes of 566 s and 614 s, then the scale-out 690 s. Four training rounds (~86 s each), two
     # allocator pairs (~84 s each), two evaluation pairs (~45 s each) and one cnn4c3f DDP pair (~115 s) bring that
-    # to about 1,080 s: lanes of about 480 s and 495 s, the scale-out about 575 s.
-    "full": {"train_pairs": 4, "train_warmup": 1, "alloc_pairs": 2, "eval_n": 16, "eval_pairs": 2, "scale_eval_n": 32,
-             "scale_eval_pairs": 1, "scale_train_n": 16384, "scale_train_pairs": 3, "scale_large_n": 6144, "scale_large_pairs": 1,
+    # to about 1,080 s: lanes of about 480 s and 495 s, the scale-out about 575 s (measured: 1,085 s). Session 16
+    # added the independent-processes control to each DDP figure (~25 s a cnn2c2f pair) and lengthened the cnn4c3f
+    # epoch to 10,240 examples (start-up was 16 s of its 45 s two-process run), paid for by 16 sharded-evaluation
+    # examples instead of 32 (~100 s) and 12,288 cnn2c2f examples instead of 16,384: scale-out about 650 s.
+    "full": {"train_pairs": 4, "train_warmup": 1, "alloc_pairs": 2, "eval_n": 16, "eval_pairs": 2, "scale_eval_n": 16,
+             "scale_eval_pairs": 1, "scale_train_n": 12288, "scale_train_pairs": 3, "scale_large_n": 10240, "scale_large_pairs": 1,
              "memory_n": (1000, 10000)},
     "quick": {"train_pairs": 1, "train_warmup": 0, "alloc_pairs": 1, "eval_n": 4, "eval_pairs": 1, "scale_eval_n": 4,
               "scale_eval_pairs": 1, "scale_train_n": 256, "scale_train_pairs": 2, "scale_large_n": 64, "scale_large_pairs": 1,

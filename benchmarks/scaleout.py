@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -65,19 +66,45 @@ def _run(command: list[str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def _speedup(make: Any, pairs: int, work: Path) -> dict[str, Any]:
-    """``make(nproc, out, pair)`` -> the command; one process and two alternately, ``pairs`` times."""
-    ratios, one, two = [], [], []
+def _speedup(make: Any, pairs: int, work: Path, control: Any = None) -> dict[str, Any]:
+    """``make(nproc, out, pair)`` -> the command; one process and two alternately, ``pairs`` times.
+
+    ``control(out, pair)``, if given, is a third side in each pair's rotation: the same work split in
+    two halves run as two independent processes at once (no torchrun, no communication). What one
+    process over that buys is the machine's own ceiling for two processes on this work."""
+    ratios, one, two, alone, controls = [], [], [], [], []
     for i in range(pairs):
-        order = (1, 2) if i % 2 == 0 else (2, 1)
-        times = {nproc: _run(make(nproc, work / f"{nproc}-{i}", i), work) for nproc in order}
+        order = (1, 2, "control") if i % 2 == 0 else ("control", 2, 1)
+        times = {}
+        for side in order:
+            if side == "control":
+                if control is not None:
+                    times[side] = _run(control(work / f"control-{i}", i), work)
+            else:
+                times[side] = _run(make(side, work / f"{side}-{i}", i), work)
         one.append(times[1])
         two.append(times[2])
         ratios.append(times[1] / times[2])
-    return {"speedup_2proc": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
-            "max": round(max(ratios), 3), "one_process_median_s": round(statistics.median(one), 2),
-            "two_processes_median_s": round(statistics.median(two), 2), "pairs": pairs, "target": 1.6,
-            "seconds": {"one": [round(t, 2) for t in one], "two": [round(t, 2) for t in two]}}
+        if control is not None:
+            alone.append(times["control"])
+            controls.append(times[1] / times["control"])
+    figures = {"speedup_2proc": round(statistics.median(ratios), 3), "min": round(min(ratios), 3),
+               "max": round(max(ratios), 3), "one_process_median_s": round(statistics.median(one), 2),
+               "two_processes_median_s": round(statistics.median(two), 2), "pairs": pairs, "target": 1.6,
+               "seconds": {"one": [round(t, 2) for t in one], "two": [round(t, 2) for t in two]}}
+    if controls:
+        figures["independent_2proc"] = {
+            "speedup": round(statistics.median(controls), 3), "min": round(min(controls), 3), "max": round(max(controls), 3),
+            "seconds": [round(t, 2) for t in alone],
+            "ddp_share": round(statistics.median(a / b for a, b in zip(ratios, controls)), 3)}
+    return figures
+
+
+def _at_once(commands: list[list[str]]) -> list[str]:
+    """One command that runs ``commands`` at the same time and fails if any of them fails."""
+    starts = " ".join(f"{shlex.join(c)} & p{k}=$!;" for k, c in enumerate(commands))
+    waits = " && ".join(f"wait $p{k}" for k in range(len(commands)))
+    return ["sh", "-c", f"{starts} {waits}"]
 
 
 def _correct(weights: Path, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -102,35 +129,47 @@ def _inside_the_loop(figures: dict[str, Any], work: Path) -> dict[str, Any]:
     inside = {nproc: [sum(r["seconds"] for r in runs) for runs in epochs[nproc]] for nproc in (1, 2)}
     whole = {1: figures["seconds"]["one"], 2: figures["seconds"]["two"]}
     outside = {nproc: [w - e for w, e in zip(whole[nproc], inside[nproc])] for nproc in (1, 2)}
-    return {
+    figures_inside = {
         "steps_speedup_2proc": round(statistics.median(a / b for a, b in zip(steps[1], steps[2])), 3),
         "steps_one_process_median_s": round(statistics.median(steps[1]), 2),
         "steps_two_processes_median_s": round(statistics.median(steps[2]), 2),
         "outside_epochs_one_process_median_s": round(statistics.median(outside[1]), 2),
         "outside_epochs_two_processes_median_s": round(statistics.median(outside[2]), 2),
     }
+    if "independent_2proc" in figures:  # the slower half's steps: the pair is done when both are
+        halves = [max(sum(json.loads(line)["train_seconds"] for line in (work / f"control-{i}" / f"half-{k}" / "log.jsonl")
+                          .read_text().splitlines()) for k in range(2)) for i in range(pairs)]
+        figures_inside["steps_independent_speedup"] = round(statistics.median(a / b for a, b in zip(steps[1], halves)), 3)
+    return figures_inside
 
 
 def _half_batch_cost(pairs: int) -> dict[str, Any]:
     """What splitting the batch costs before any communication: in one process, two PGD-AT steps on half
-    batches (64, a rank's share) over one step on the whole batch (128), CPU time, side by side. A two-rank
-    step can speed up at most 2 / this ratio; what the measured steps fall short of that is synchronisation
-    (the ranks meet at every gradient all-reduce) and the two processes sharing the machine's caches.
-    Under the trainer's allocator settings (``train`` sets them): with glibc's defaults the whole batch's
-    larger buffers are mapped and unmapped at every step and two halves measured 0.81x one whole."""
+    batches (a rank's share) over one step on the whole batch, CPU time, side by side, at the global batch
+    the training figures run (``--preset cpu``: the paper's batch for the architecture). A two-rank step can
+    speed up at most 2 / this ratio; what the measured steps fall short of that is synchronisation (the
+    ranks meet at every gradient all-reduce) and the two processes sharing the machine (the independent
+    control measures that part). Under the trainer's allocator settings (``train`` sets them): with glibc's
+    defaults the whole batch's larger buffers are mapped and unmapped at every step and two halves measured
+    0.81x one whole."""
     retain_freed_memory()
-    x, y = batch()
     figures = {}
     for arch in ARCHS:
-        whole = recipe_step(get_recipe("pgd-at"), arch, x, y)
-        half = recipe_step(get_recipe("pgd-at"), arch, x[: len(x) // 2], y[: len(y) // 2])
+        recipe = get_recipe("pgd-at")
+        size = recipe.setup("mnist", arch, preset="cpu").batch_size
+        x, y = batch()
+        if size > len(x):
+            raise ValueError(f"{arch}'s batch {size} exceeds the benchmark batch {len(x)}")
+        x, y = x[:size], y[:size]
+        whole = recipe_step(recipe, arch, x, y)
+        half = recipe_step(recipe, arch, x[: size // 2], y[: size // 2])
 
         def two_halves() -> None:
             half()
             half()
 
         ratio = paired(two_halves, whole, pairs, clock=time.process_time)
-        figures[arch] = {**ratio, "ceiling_2proc": round(2 / ratio["ratio"], 3)}
+        figures[arch] = {**ratio, "ceiling_2proc": round(2 / ratio["ratio"], 3), "batch": size}
     return figures
 
 
@@ -169,13 +208,19 @@ def bench_scaleout(n_eval: int, eval_pairs: int, n_train: int, train_pairs: int,
                         "--seed", str(pair), "--out", str(out)]
             return command
 
+        def independent(arch: str, n: int) -> Any:
+            """Each half of the work (n / 2 examples) in its own plain process, both at once."""
+            def command(out: Path, pair: int) -> list[str]:
+                return _at_once([training(arch, n // 2)(1, out / f"half-{k}", pair) for k in range(2)])
+            return command
+
         eval_figures = _speedup(evaluation, eval_pairs, work)
         results = [[json.loads((work / f"{nproc}-{i}.json").read_text()) for nproc in (1, 2)] for i in range(eval_pairs)]
         eval_figures["identical_results"] = all(one.get("per_attack") == two.get("per_attack") and
                                                 one.get("worst_case_acc") == two.get("worst_case_acc") for one, two in results)
         eval_figures.update({"model": EVAL_MODEL, "n_examples": n_eval, "chunks": CHUNKS})
 
-        train_figures = _speedup(training("cnn2c2f", n_train), train_pairs, work)
+        train_figures = _speedup(training("cnn2c2f", n_train), train_pairs, work, independent("cnn2c2f", n_train))
         train_figures["inside"] = _inside_the_loop(train_figures, work)
         train_figures["half_batch"] = _half_batch_cost(max(3, 2 * train_pairs))
         weights = {nproc: [work / f"{nproc}-{i}" / "model.safetensors" for i in range(train_pairs)] for nproc in (1, 2)}
@@ -193,7 +238,7 @@ def bench_scaleout(n_eval: int, eval_pairs: int, n_train: int, train_pairs: int,
         # times the cost of a cnn2c2f step per example; the same-distribution test above covers DDP.
         large = work / "cnn4c3f"
         large.mkdir()
-        large_figures = _speedup(training("cnn4c3f", n_large), large_pairs, large)
+        large_figures = _speedup(training("cnn4c3f", n_large), large_pairs, large, independent("cnn4c3f", n_large))
         large_figures["inside"] = _inside_the_loop(large_figures, large)
         large_figures.update({"recipe": "pgd-at", "arch": "cnn4c3f", "n_train": n_large, "n_val": 256, "epochs": 1,
                               "seeds": list(range(large_pairs))})
