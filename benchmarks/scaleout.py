@@ -74,14 +74,10 @@ def _speedup(make: Any, pairs: int, work: Path, control: Any = None) -> dict[str
     process over that buys is the machine's own ceiling for two processes on this work."""
     ratios, one, two, alone, controls = [], [], [], [], []
     for i in range(pairs):
-        order = (1, 2, "control") if i % 2 == 0 else ("control", 2, 1)
-        times = {}
-        for side in order:
-            if side == "control":
-                if control is not None:
-                    times[side] = _run(control(work / f"control-{i}", i), work)
-            else:
-                times[side] = _run(make(side, work / f"{side}-{i}", i), work)
+        sides = [1, 2] + (["control"] if control is not None else [])
+        commands = {side: control(work / f"control-{i}", i) if side == "control" else make(side, work / f"{side}-{i}", i)
+                    for side in sides}
+        times = {side: _run(commands[side], work) for side in (sides if i % 2 == 0 else sides[::-1])}
         one.append(times[1])
         two.append(times[2])
         ratios.append(times[1] / times[2])
