@@ -16,7 +16,7 @@ the slower rank's seconds for the timed steps (the speedup is against the
 one process's median) and each rank's median inner-attack milliseconds.
 The session-17 reading is in docs/training.md ("The meeting costs, not the bytes")::
 
-    .venv/bin/python benchmarks/ddp_meeting.py [--arch cnn2c2f] [--steps 40] [--rounds 3]
+    .venv/bin/python benchmarks/ddp_meeting.py [--arch cnn2c2f] [--steps 40] [--rounds 3] [--data random|mnist]
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from robustbench_logits import train
+from robustbench_logits.data import load_dataset
 from robustbench_logits.recipes import get_recipe
 from training import _build
 
@@ -54,18 +55,28 @@ def _average_gradients(model: torch.nn.Module, world: int) -> None:
         offset += g.numel()
 
 
-def _run(variant: str, arch: str, steps: int, world: int, rank: int) -> dict:
+def _batches(data: str, steps: int, world: int, rank: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """This rank's batches: uniform noise with random labels, or MNIST training rows ``rank::world`` of
+    consecutive global batches (as the trainer's DistributedSampler deals them, unshuffled)."""
+    batch, n = GLOBAL_BATCH // world, (WARMUP_STEPS + steps) * GLOBAL_BATCH
+    if data == "random":
+        generator = torch.Generator().manual_seed(rank)
+        return [(torch.rand(batch, 1, 28, 28, generator=generator), torch.randint(0, 10, (batch,), generator=generator))
+                for _ in range(WARMUP_STEPS + steps)]
+    x, y = load_dataset("mnist", "train", n)
+    return [(x[i:i + GLOBAL_BATCH][rank::world].contiguous(), y[i:i + GLOBAL_BATCH][rank::world].contiguous())
+            for i in range(0, n, GLOBAL_BATCH)]
+
+
+def _run(variant: str, arch: str, steps: int, data: str, world: int, rank: int) -> dict:
     """``steps`` timed training steps (after ``WARMUP_STEPS``) of ``variant``; this rank's seconds and attack times."""
     setup, model, objective, optimizer = _build(get_recipe("pgd-at"), arch)
     trained = DistributedDataParallel(model) if variant == "ddp" else model
-    batch = GLOBAL_BATCH // world
-    data = torch.Generator().manual_seed(rank)
     generator = torch.Generator().manual_seed(0)
     attack_ms, started = [], 0.0
-    for step in range(WARMUP_STEPS + steps):
+    for step, (x, y) in enumerate(_batches(data, steps, world, rank)):
         if step == WARMUP_STEPS:
             started = time.perf_counter()
-        x, y = torch.rand(batch, 1, 28, 28, generator=data), torch.randint(0, 10, (batch,), generator=data)
         attack_started = time.perf_counter()
         x_adv = train._perturb(setup, objective, model, x, y, generator, float(setup.epochs))
         attack_ms.append(1000 * (time.perf_counter() - attack_started))
@@ -80,7 +91,7 @@ def _run(variant: str, arch: str, steps: int, world: int, rank: int) -> dict:
     return {"seconds": time.perf_counter() - started, "attack_ms": statistics.median(attack_ms[WARMUP_STEPS:])}
 
 
-def _worker(arch: str, steps: int) -> None:
+def _worker(arch: str, steps: int, data: str) -> None:
     """One rank (or the one process): every variant once; rank 0 prints the rows as JSON."""
     torch.set_num_threads(1)
     world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
@@ -89,7 +100,7 @@ def _worker(arch: str, steps: int) -> None:
     for variant in VARIANTS if world > 1 else ("one_process",):
         if world > 1:
             dist.barrier()
-        result = _run(variant, arch, steps, world, rank)
+        result = _run(variant, arch, steps, data, world, rank)
         rows = [result]
         if world > 1:
             rows = [None] * world
@@ -106,12 +117,14 @@ def main() -> None:
     parser.add_argument("--arch", default="cnn2c2f")
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--data", choices=("random", "mnist"), default="random",
+                        help="uniform noise with random labels (the session-17 run) or MNIST training examples")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return _worker(args.arch, args.steps)
+        return _worker(args.arch, args.steps, args.data)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    worker = [__file__, "--worker", "--arch", args.arch, "--steps", str(args.steps)]
+    worker = [__file__, "--worker", "--arch", args.arch, "--steps", str(args.steps), "--data", args.data]
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     rows = []
     for round_ in range(args.rounds):  # one process, then the two ranks' variants, round by round
