@@ -266,7 +266,16 @@ def _inside(t: dict[str, Any] | None, opening: str) -> list[str]:
             f"({inside['steps_one_process_median_s']:.1f} s in one process, {inside['steps_two_processes_median_s']:.1f} s "
             f"in two); outside the epoch (start-up, data, process group, the end) one process spends "
             f"{inside['outside_epochs_one_process_median_s']:.1f} s and two spend "
-            f"{inside['outside_epochs_two_processes_median_s']:.1f} s.", ""]
+            f"{inside['outside_epochs_two_processes_median_s']:.1f} s. Were the steps exactly halved, that start-up "
+            f"would still hold the whole-process figure to {_x(_halved_steps_bound(t))}: the speedup a workload of "
+            "this length can show at all.", ""]
+
+
+def _halved_steps_bound(t: dict[str, Any]) -> float:
+    """One process's median time over two processes' start-up plus half of one process's steps (medians)."""
+    inside = t["inside"]
+    two = inside["outside_epochs_two_processes_median_s"] + inside["steps_one_process_median_s"] / 2
+    return round(t["one_process_median_s"] / two, 3)
 
 
 def _large_training_row(t: dict[str, Any] | None) -> list[str]:
