@@ -275,6 +275,7 @@ def _run(ctx: Context, suite: EvaluationSuite, budget: EscalationBudget | None, 
                                    f"{len(mismatched)} examples"))
     grade(fired, budget is not None, converged if budget is not None else False, replaced, large_fixed,
           nothing_left=robust_count() == 0)
+    ctx.times.update(_gather_sum(ctx.times, world))  # every rank's attack seconds, summed (docs/evaluation.md)
     pairs = [pair for part in all_gather_json([[c.index, c.outcome] for c in chunks], world) for pair in part]
     per_example = [o for _, chunk_outcomes in sorted(pairs, key=lambda t: t[0]) for o in chunk_outcomes]
     return _assemble(ctx, suite, dataset, n, merged, fired, rounds, per_example, budget, converged, spent_cost,

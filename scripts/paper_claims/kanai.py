@@ -116,8 +116,9 @@ def claim_kanai_fig3(ctx: Context, c: Claim) -> Claim:
     c.section = "\n\n".join(["**Models.**\n\n" + models_table(ctx, list(ST.values()))]
                              + _fig3_section(ctx, ST, sweeps, strong_02, "kanai_fig3.png", "a") + [
         "**Differs from the paper:** one training run per model (the paper averages several, with error bars); "
-        "the zoo's first-generation models (10 of Kanai's 100 epochs, epoch selected on the test split: see the "
-        "departures column); the regularisation strengths are the zoo's, not tuned per eps."])
+        "the zoo's models (a few of Kanai's 100 epochs: stopped at convergence, the epoch selected on a validation "
+        "split of the training set; see the epochs and departures columns); the regularisation strengths are the "
+        "zoo's, not tuned per eps."])
     return c
 
 
@@ -233,7 +234,7 @@ def claim_kanai_table4_st(ctx: Context, c: Claim) -> Claim:
     weak, strongs, _ = _table4(ctx, ST)
     c.verdict, c.measurement, c.evidence = _table4_st_verdict(weak, strongs)
     c.section = _table4_section(ctx, "ST", ST, weak, strongs) + (
-        "\n\n**Differs from the paper:** the zoo's first-generation models (see Models), one seed, the paper tuned "
+        "\n\n**Differs from the paper:** the zoo's models, stopped at convergence (see Models), one seed, the paper tuned "
         "(λ, α, γ) per attack; fewer APGD-T restarts.")
     return c
 
