@@ -44,9 +44,8 @@ MODES: dict[str, dict[str, Any]] = {
     # added the independent-processes control to each DDP figure (~25 s a cnn2c2f pair) and lengthened the cnn4c3f
     # epoch to 10,240 examples (start-up was 16 s of its 45 s two-process run), paid for by 16 sharded-evaluation
     # examples instead of 32 (~100 s) and 12,288 cnn2c2f examples instead of 16,384: scale-out about 650 s.
-    # Session 18: the sharded evaluation runs 64 examples in 8 chunks of 8 (scaleout.CHUNKS has why). One process's
-    # CPU time, measured one after another on cnn2c2f.pgd_at_mnist: 110 s for 16 in chunks of 2, 143 s for 32 in
-    # chunks of 4, 164 s for 64 in chunks of 8; so about 80 s more per pair than 16 (scale-out about 730 s).
+    # Session 18: the sharded evaluation runs 64 examples in 8 chunks of 8 (scaleout.CHUNKS has why and its cost):
+    # the scale-out section measured 690 s alone.
     "full": {"train_pairs": 4, "train_warmup": 1, "alloc_pairs": 2, "eval_n": 16, "eval_pairs": 2, "scale_eval_n": 64,
              "scale_eval_pairs": 1, "scale_train_n": 12288, "scale_train_pairs": 3, "scale_large_n": 10240, "scale_large_pairs": 1,
              "memory_n": (1000, 10000)},
