@@ -55,6 +55,13 @@ EVAL_MODEL = "cnn2c2f.pgd_at_mnist"  # robust: every attack has work to do (a ti
 # (1.51x); in chunks of 8 (64 examples, the full mode) every chunk holds robust examples (measured: 7, 4, 5,
 # 8, 7, 4, 7, 5), so the queue hands each rank four chunks of about equal cost.
 CHUNKS = 8
+# The cnn4c3f row trains at the global batch of the zoo's torchrun runs (issue 11's flagships: scripts/build_zoo.py,
+# _FLAGSHIP_CHANGES; tests/test_benchmarks_scaleout.py checks the two agree), so it times what the zoo pays: a rank
+# steps on 64 examples. Until session 19 it ran the CPU preset's batch 64, 32 per rank, a split the zoo never runs.
+ZOO_DDP_BATCH = 128
+# Each training row's global batch: cnn2c2f keeps the CPU preset's (the paper's batch for the architecture, 64):
+# that row tests that DDP trains what one process trains, over three seeds.
+BATCHES = {"cnn2c2f": get_recipe("pgd-at").setup("mnist", "cnn2c2f", preset="cpu").batch_size, "cnn4c3f": ZOO_DDP_BATCH}
 
 
 def _cli(nproc: int) -> list[str]:
@@ -147,7 +154,7 @@ def _inside_the_loop(figures: dict[str, Any], work: Path) -> dict[str, Any]:
 def _half_batch_cost(pairs: int) -> dict[str, Any]:
     """What splitting the batch costs before any communication: in one process, two PGD-AT steps on half
     batches (a rank's share) over one step on the whole batch, CPU time, side by side, at the global batch
-    the training figures run (``--preset cpu``: the paper's batch for the architecture). A two-rank step can
+    each training figure runs (``BATCHES``). A two-rank step can
     speed up at most 2 / this ratio; what the measured steps fall short of that is synchronisation (the
     ranks meet at every gradient all-reduce) and the two processes sharing the machine (the independent
     control measures that part). Under the trainer's allocator settings (``train`` sets them): with glibc's
@@ -156,8 +163,8 @@ def _half_batch_cost(pairs: int) -> dict[str, Any]:
     retain_freed_memory()
     figures = {}
     for arch in ARCHS:
-        recipe = get_recipe("pgd-at")
-        size = recipe.setup("mnist", arch, preset="cpu").batch_size
+        recipe = get_recipe("pgd-at")  # recipe_step applies the CPU preset
+        size = BATCHES[arch]
         x, y = batch()
         if size > len(x):
             raise ValueError(f"{arch}'s batch {size} exceeds the benchmark batch {len(x)}")
@@ -204,8 +211,8 @@ def bench_scaleout(n_eval: int, eval_pairs: int, n_train: int, train_pairs: int,
         def training(arch: str, n: int) -> Any:
             def command(nproc: int, out: Path, pair: int) -> list[str]:
                 return [*_cli(nproc), "train", "--recipe", "pgd-at", "--dataset", "mnist", "--arch", arch,
-                        "--preset", "cpu", "--epochs", "1", "--n-train", str(n + 256), "--val-size", "256",
-                        "--n-eval", "256", "--n-val-robust", "0", "--threads", "1", "--no-progress",
+                        "--preset", "cpu", "--batch-size", str(BATCHES[arch]), "--epochs", "1", "--n-train", str(n + 256),
+                        "--val-size", "256", "--n-eval", "256", "--n-val-robust", "0", "--threads", "1", "--no-progress",
                         "--seed", str(pair), "--out", str(out)]
             return command
 
@@ -232,8 +239,8 @@ def bench_scaleout(n_eval: int, eval_pairs: int, n_train: int, train_pairs: int,
             train_figures["identical_weights"] = diff <= 1e-5
             train_figures["same_predictions"] = _same_distribution(weights[1], weights[2])
             train_figures["identical_results"] = train_figures["same_predictions"]["same_distribution"]
-        train_figures.update({"recipe": "pgd-at", "arch": "cnn2c2f", "n_train": n_train, "n_val": 256, "epochs": 1,
-                              "seeds": list(range(train_pairs))})
+        train_figures.update({"recipe": "pgd-at", "arch": "cnn2c2f", "batch": BATCHES["cnn2c2f"], "n_train": n_train,
+                              "n_val": 256, "epochs": 1, "seeds": list(range(train_pairs))})
 
         # The architecture the zoo trains under torchrun (issue 11's flagships), timing only, at about five
         # times the cost of a cnn2c2f step per example; the same-distribution test above covers DDP.
@@ -241,6 +248,6 @@ def bench_scaleout(n_eval: int, eval_pairs: int, n_train: int, train_pairs: int,
         large.mkdir()
         large_figures = _speedup(training("cnn4c3f", n_large), large_pairs, large, independent("cnn4c3f", n_large))
         large_figures["inside"] = _inside_the_loop(large_figures, large)
-        large_figures.update({"recipe": "pgd-at", "arch": "cnn4c3f", "n_train": n_large, "n_val": 256, "epochs": 1,
-                              "seeds": list(range(large_pairs))})
+        large_figures.update({"recipe": "pgd-at", "arch": "cnn4c3f", "batch": BATCHES["cnn4c3f"], "n_train": n_large,
+                              "n_val": 256, "epochs": 1, "seeds": list(range(large_pairs))})
     return {"evaluation": eval_figures, "training": train_figures, "training_cnn4c3f": large_figures}
