@@ -4,7 +4,8 @@ pyproject.toml holds all metadata; this file exists only because setuptools has 
 way to put a ``.pth`` file in site-packages. The ``.pth`` imports
 ``robustbench_logits._import_hooks`` at interpreter start, so ``import robustbench`` and
 ``import autoattack`` work without importing our package first, while a real AutoAttack, when
-installed, still wins (the hook is a fallback finder). See docs/compat.md.
+installed, still wins (the hook is a fallback finder). See README.md, "RobustBench and AutoAttack,
+drop-in", and docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -39,6 +39,10 @@ def test_card_holds_the_records_numbers_intervals_sha256_and_loading_code(zoo_di
                  "| square-x4 | black_box_beats_white_box | 6.25 | [0.16, 30.23] | 1 | 20 / 5 | 2.0 |",
                  f"`black_box_beats_white_box` (note): {NOTE['message']}", "notes (the reported worst case already includes"):
         assert text in card, text
+    # the adaptive attacks restart from every clean-correct example: the table says so where their cascade begins
+    marker = card.index("| *adaptive cascade, again from clean (93.75)* | | | |")
+    assert card.index("| `autoattack/") < marker < card.index("| `adaptive/prehead-pgd` |")
+    assert "second cascade that starts again from every clean-correct example" in card
 
 
 def test_front_matter_is_a_hugging_face_model_index_with_values_and_intervals(zoo_dir, tmp_path):
@@ -118,3 +122,13 @@ def test_shipped_cards_quote_the_current_convergence_rule_and_describe_the_valid
         assert zoo.CONVERGENCE_RULE in converged, record.tag
         validation = next(line for line in lines if line.startswith("| validation split |"))
         assert "{" not in validation and ("held out of training" in validation or "test split" in validation), record.tag
+
+
+def test_cards_name_the_attack_that_scored_the_validation_split():
+    attacks = {}
+    for record in zoo.records():
+        selection = next(line for line in cards.model_card(record).splitlines() if line.startswith("| selection |"))
+        attacks[record.tag] = cards.validation_attack(record)
+        if record.training.get("selected_val_robust_accuracy") is not None:
+            assert f", {attacks[record.tag]} accuracy " in selection, record.tag
+    assert attacks["cnn4c3f.lma_at_mnist"] == "APGD-CE" and attacks["cnn4c3f.pgd_at_mnist"] == "PGD-10"

@@ -51,6 +51,7 @@ def test_rows_carry_intervals_verdicts_ties_notes_and_what_indicators_mean(zoo_d
     assert rows["Noted"].startswith("| 1 |") and rows["Near"].startswith("| 2 ≈ |") and rows["Masked"].startswith("| 3 |")
     assert "| **58.00** [54.87, 61.08] | reliable, with notes |" in rows["Noted"]
     assert "| **5.00** * [3.73, 6.54] | unreliable |" in rows["Masked"] and "| 99.00 [98.17, 99.52] |" in rows["Masked"]
+    assert "| 5.00 [3.73, 6.54] | **5.00** *" in rows["Masked"]  # the adaptive accuracy carries its interval too
     assert "- **Noted** (note): black_box_beats_white_box: Square broke 3 examples" in table
     assert bad["message"] in table and CATALOGUE["zero_gradients"].meaning in table and CATALOGUE["black_box_beats_white_box"].meaning in table
 

@@ -65,11 +65,19 @@ def front_matter(record: ZooRecord, entry: dict[str, Any]) -> str:
     return f"---\n{data.to_yaml()}\n---\n"
 
 
+def validation_attack(record: ZooRecord) -> str:
+    """The attack that scored the validation split, short (``PGD-10``, ``APGD-CE``); records before the
+    attack was recorded validated with PGD."""
+    validation = record.training.get("validation")
+    attack = validation.get("attack") if isinstance(validation, dict) else None
+    return attack.split(",")[0] if attack else "PGD"
+
+
 def curves_svg(record: ZooRecord, history: list[dict[str, Any]]) -> str | None:
     """The card's figure: the learning curve (side file) and the escalation curve (record), as SVG text.
 
-    Left: validation clean and PGD accuracy per epoch (what selection and the convergence rule
-    read), training accuracy. Right: robust accuracy after each escalation round against its
+    Left: validation clean and robust accuracy per epoch (what selection and the convergence rule
+    read; the legend names the validation attack), training accuracy. Right: robust accuracy after each escalation round against its
     cumulative cost, with 95 % intervals. Written deterministically (fixed hash salt, no date) so
     regenerating an unchanged record gives identical bytes. None when there is nothing to plot.
     """
@@ -82,7 +90,7 @@ def curves_svg(record: ZooRecord, history: list[dict[str, Any]]) -> str | None:
     split = next((row["val_split"] for row in history if row.get("val_split")), None)
     where = f" ({split})" if split else ""  # the first zoo selected on the test split: its curve says so
     for key, label in (("train_accuracy", "training accuracy"), ("val_clean_accuracy", f"validation clean{where}"),
-                       ("val_robust_accuracy", f"validation PGD{where}")):
+                       ("val_robust_accuracy", f"validation {validation_attack(record)}{where}")):
         points = [(row["epoch"], 100 * row[key]) for row in history if row.get(key) is not None]
         if points:
             learning.plot(*zip(*points), marker="o", markersize=3, label=label)
@@ -149,6 +157,7 @@ def model_card(record: ZooRecord, figure: str | None = None) -> str:
         limitations=limitations(record, entry),
         figure=figure,
         convergence_rule=zoo.CONVERGENCE_RULE,
+        validation_attack=validation_attack(record),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 import torchattacks
 
+from robustbench_logits import zoo
 from robustbench_logits.attacks import AttackSpec, preset
 
 from .claim import Claim, claim
@@ -105,6 +106,7 @@ def _claim_li(ctx: Context, c: Claim, dataset: str) -> Claim:
                   f"+ escalation at 0.1: {strong_win}; PC-LC PGD-40 at 0.1 on the protocol's examples {with_ci(pgd01)}")
     rows = [[k, f"{paper[k][0]} / {paper[k][1]}", with_ci(acc(res["CE"][k])), with_ci(acc(res["PC-LC"][k])),
              f"{paired(res['PC-LC'][k], res['CE'][k])['p_a_gt_b']:.2g}"] for k in paper]
+    zoo_pc_lc = zoo.get_entry(f"lenet5.pc_lc_{dataset}")  # the zoo's own PC-LC model of this dataset
     srows = [[refs[k].label, with_ci(s, "clean", "clean_ci95"), with_ci(s, "autoattack", "autoattack_ci95"), strong_cell(s),
               s["converged"], ", ".join(s["indicators"]) or "none"] for k, s in strongs.items()]
     c.section = "\n\n".join([
@@ -118,8 +120,8 @@ def _claim_li(ctx: Context, c: Claim, dataset: str) -> Claim:
           "same attack (differences only from rounding).",
         f"**The project's protocol at eps 0.1** (first {b.n_strong} examples):\n\n"
         + table(["model", "clean", "AutoAttack", "worst case", "converged", "indicators"], srows),
-        "**Differs from the paper:** 2 epochs instead of 100 (CPU); the zoo's `lenet5.pc_lc_mnist` (16 epochs) is "
-        "not used here so that CE and PC-LC share one budget.",
+        f"**Differs from the paper:** 2 epochs instead of 100 (CPU); the zoo's `{zoo_pc_lc.tag}` "
+        f"({zoo_pc_lc.training['epochs']} epochs) is not used here so that CE and PC-LC share one budget.",
     ])
     return c
 
