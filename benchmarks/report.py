@@ -243,6 +243,7 @@ def _scaleout(sc: dict[str, Any] | None) -> list[str]:
         f"(max weight difference {t.get('max_abs_weight_difference', '-')}; {_same_predictions(t)}) |",
         *_large_training_row(sc.get("training_cnn4c3f")),
         "",
+        *_eval_ranks(e),
         *_inside(t, f"Inside the training figure (the trainer's `log.jsonl` timings, pair by pair), on {t['arch']}:"),
         *_half_batch(t),
         *_independent(t),
@@ -259,6 +260,17 @@ def _scaleout(sc: dict[str, Any] | None) -> list[str]:
         "core: the speedup measures the share of the machine it gets, not the code's scaling.",
         "",
     ]
+
+
+def _eval_ranks(e: dict[str, Any]) -> list[str]:
+    """How the sharded evaluation's ranks shared the chunk queue, pair by pair (absent in older results)."""
+    pairs = [ranks for ranks in e.get("ranks") or [] if ranks]
+    if not pairs:
+        return []
+    described = "; ".join(", ".join(f"rank {k} took chunks {', '.join(map(str, r['chunks']))} and was done at "
+                                    f"{r['done_s']:.1f} s" for k, r in enumerate(ranks)) for ranks in pairs)
+    return [f"How the two ranks of the sharded evaluation shared its {e['chunks']} chunks (`provenance.ranks`, seconds "
+            f"from the start of the evaluation; the later rank decides): {described}.", ""]
 
 
 def _inside(t: dict[str, Any] | None, opening: str) -> list[str]:

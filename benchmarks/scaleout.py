@@ -227,6 +227,8 @@ def bench_scaleout(n_eval: int, eval_pairs: int, n_train: int, train_pairs: int,
         eval_figures["identical_results"] = all(one.get("per_attack") == two.get("per_attack") and
                                                 one.get("worst_case_acc") == two.get("worst_case_acc") for one, two in results)
         eval_figures.update({"model": EVAL_MODEL, "n_examples": n_eval, "chunks": CHUNKS})
+        # how each pair's two ranks shared the queue (provenance.ranks): the gap between their finishing times
+        eval_figures["ranks"] = [two.get("provenance", {}).get("ranks") for _, two in results]
 
         train_figures = _speedup(training("cnn2c2f", n_train), train_pairs, work, independent("cnn2c2f", n_train))
         train_figures["inside"] = _inside_the_loop(train_figures, work)

@@ -25,3 +25,13 @@ def test_the_halved_steps_bound_is_one_process_over_two_start_ups_and_half_the_s
     figure = {"one_process_median_s": 30.0, "inside": {"outside_epochs_two_processes_median_s": 10.0,
                                                         "steps_one_process_median_s": 24.0}}
     assert report._halved_steps_bound(figure) == round(30 / 22, 3)
+
+
+def test_the_sharded_evaluation_says_how_its_ranks_shared_the_queue() -> None:
+    spec = importlib.util.spec_from_file_location("bench_report", BENCH / "report.py")
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    figure = {"chunks": 4, "ranks": [[{"chunks": [0, 3], "done_s": 10.04}, {"chunks": [1, 2], "done_s": 12.5}]]}
+    (line, _) = report._eval_ranks(figure)
+    assert "rank 0 took chunks 0, 3 and was done at 10.0 s, rank 1 took chunks 1, 2 and was done at 12.5 s" in line
+    assert report._eval_ranks({"chunks": 4}) == [] and report._eval_ranks({"chunks": 4, "ranks": [None]}) == []

@@ -252,6 +252,10 @@ def test_cli_eval_prints_intervals_and_torchrun_sharding_gives_one_identical_res
     _rbl_eval(common + ["--out", "two.json"], [torchrun, "--nproc_per_node=2"], tmp_path)
     one, two = (json.loads((tmp_path / f).read_text()) for f in ("one.json", "two.json"))
     assert two["provenance"]["world_size"] == 2 and one["provenance"]["world_size"] == 1
+    # each rank's share of the queue: every chunk (32 examples in chunks of 16) taken exactly once
+    assert [r["chunks"] for r in one["provenance"]["ranks"]] == [[0, 1]]
+    assert sorted(c for r in two["provenance"]["ranks"] for c in r["chunks"]) == [0, 1]
+    assert all(0 < r["done_s"] <= two["provenance"]["wall_time_s"]["total"] for r in two["provenance"]["ranks"])
     for key in ("clean_acc", "autoattack_acc", "worst_case_acc", "per_attack", "indicators", "worst_case_acc_ci95"):
         assert one[key] == two[key], key
     assert one["provenance"]["per_example"] == two["provenance"]["per_example"]

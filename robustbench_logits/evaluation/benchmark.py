@@ -189,6 +189,9 @@ def _run(ctx: Context, suite: EvaluationSuite, budget: EscalationBudget | None, 
         chunks.append(chunk)
         records.append(record)
     bar.close()
+    # what each rank took from the queue and when it was done with it: how balanced a sharded run was
+    shares = all_gather_json({"chunks": [c.index for c in chunks], "done_s": round(time.perf_counter() - wall_start, 3)},
+                             world)
     gathered = sorted((r for part in all_gather_json(records, world) for r in part), key=lambda r: r["chunk"])
     merged = {key: [v for r in gathered for v in r[key]] for key in gathered[0] if key != "chunk"}
     n = len(merged["correct"])
@@ -279,7 +282,7 @@ def _run(ctx: Context, suite: EvaluationSuite, budget: EscalationBudget | None, 
     pairs = [pair for part in all_gather_json([[c.index, c.outcome] for c in chunks], world) for pair in part]
     per_example = [o for _, chunk_outcomes in sorted(pairs, key=lambda t: t[0]) for o in chunk_outcomes]
     return _assemble(ctx, suite, dataset, n, merged, fired, rounds, per_example, budget, converged, spent_cost,
-                     ladder_ops, big_eps, world, batch_size, model_name, weights_sha256, wall_start)
+                     ladder_ops, big_eps, shares, batch_size, model_name, weights_sha256, wall_start)
 
 
 def _recheck_large_eps(ctx: Context, chunks: list[Chunk], fired: list[Indicator], ladders: Any, big_eps: float,
@@ -315,8 +318,8 @@ def _recheck_large_eps(ctx: Context, chunks: list[Chunk], fired: list[Indicator]
 def _assemble(ctx: Context, suite: EvaluationSuite, dataset: str, n: int, merged: dict[str, list[Any]],
               fired: list[Indicator], rounds: list[dict[str, Any]], per_example: list[str],
               budget: EscalationBudget | None, converged: bool | None, spent_cost: float, ladder_ops: list[str],
-              big_eps: float, world: int, chunk_size: int, model_name: str | None, weights_sha256: str | None,
-              wall_start: float) -> BenchmarkResult:
+              big_eps: float, shares: list[dict[str, Any]], chunk_size: int, model_name: str | None,
+              weights_sha256: str | None, wall_start: float) -> BenchmarkResult:
     """Accuracies with intervals, per-attack records, indicators and provenance from the gathered outcomes."""
     correct, broken_by, adaptive_by = merged["correct"], merged["broken_by"], merged["adaptive_broken_by"]
     k_clean = sum(correct)
@@ -362,7 +365,8 @@ def _assemble(ctx: Context, suite: EvaluationSuite, dataset: str, n: int, merged
         "per_example": per_example,
         "seeds": {"base": ctx.seed, "rule": SEED_RULE},
         "chunk_size": chunk_size,
-        "world_size": world,
+        "world_size": len(shares),
+        "ranks": shares,
         "versions": package_versions(),
         "wall_time_s": {"total": round(time.perf_counter() - wall_start, 4),
                         "clean": round(ctx.times.get("clean", 0.0), 4), "probes": round(ctx.times.get("probes", 0.0), 4)},
