@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from robustbench_logits import _allocator
 from robustbench_logits._allocator import retain_freed_memory
 
 # Forward and backward of 4C3F at batch 128, twice untimed, then 5 times: the process's minor page faults
@@ -45,5 +46,10 @@ def test_retained_memory_is_not_faulted_in_again() -> None:
     assert retained["faults"] < default["faults"] / 5
 
 
-def test_retaining_is_idempotent() -> None:
-    assert retain_freed_memory() == retain_freed_memory()
+def test_retaining_sets_both_thresholds_once_per_process(monkeypatch) -> None:
+    calls = []
+    monkeypatch.setattr(_allocator, "_applied", None)  # as in a fresh process
+    monkeypatch.setattr(_allocator, "_mallopt", lambda option, value: calls.append((option, value)) or True)
+    assert retain_freed_memory() is True and retain_freed_memory() is True
+    assert calls == [(_allocator._M_MMAP_THRESHOLD, _allocator._MMAP_THRESHOLD_MAX),
+                     (_allocator._M_TRIM_THRESHOLD, _allocator._TRIM_THRESHOLD)]  # the second call sets nothing

@@ -45,7 +45,7 @@ def test_benchmark_takes_keywords_after_the_model_with_robustbenchs_names(traine
     assert result.eps == pytest.approx(0.1) and result.n_examples == 16
 
 
-def test_pgd_lowers_accuracy_below_fgsm_and_the_cascade_is_the_per_example_minimum(trained_cnn, test_set) -> None:
+def test_pgd_alone_leaves_no_more_than_fgsm_alone_and_the_cascade_is_the_per_example_minimum(trained_cnn, test_set) -> None:
     x, y = test_set[0][:100], test_set[1][:100]
     fgsm, pgd = AttackSpec("fgsm", "fgsm"), AttackSpec("pgd-10", "pgd", {"steps": 10})
     result = benchmark(trained_cnn, dataset=(x, y), eps=0.15, n_examples=100, suite=suite(pgd, fgsm, adaptive=False),
@@ -54,9 +54,15 @@ def test_pgd_lowers_accuracy_below_fgsm_and_the_cascade_is_the_per_example_minim
     with torch.no_grad():
         clean = trained_cnn(x).argmax(1) == y
     alone = clean & _correct_under(trained_cnn, pgd, x, y, 0.15)
-    # the cascade's worst case can only be at or below what PGD alone leaves
+    fgsm_alone = clean & _correct_under(trained_cnn, fgsm, x, y, 0.15)
+    # each attack measured on its own: ten projected steps leave no more than one signed step does
+    assert alone.double().mean() <= fgsm_alone.double().mean() and alone.double().mean() < clean.double().mean()
+    # the cascade's worst case can only be at or below what PGD alone leaves (its random starts differ: 5 points)
     assert result.per_attack["pgd-10"] <= alone.double().mean().item() + 0.05
-    assert result.worst_case_acc <= result.per_attack["fgsm"] <= result.per_attack["pgd-10"]
+    # FGSM is deterministic, so an example the cascade leaves robust survived FGSM on its own: the worst case
+    # is the per-example minimum, not an average of the attacks
+    robust = torch.tensor([outcome == "robust" for outcome in result.provenance["per_example"]])
+    assert robust.any() and not (robust & ~fgsm_alone).any()
 
 
 def test_every_accuracy_carries_its_clopper_pearson_interval(trained_cnn, test_set) -> None:

@@ -60,10 +60,10 @@ def test_missing_file(tmp_path):
         load_state_dict(tmp_path / "nope.safetensors")
 
 
-def test_write_json_is_atomic(tmp_path):
+def test_write_json_leaves_only_the_file_it_wrote(tmp_path):
     path = tmp_path / "a.json"
     write_json(path, {"x": 1})
-    assert path.read_text().strip().startswith("{") and not (tmp_path / "a.json.partial").exists()
+    assert json.loads(path.read_text()) == {"x": 1} and sorted(os.listdir(tmp_path)) == ["a.json"]  # no temporary left
 
 
 def test_write_json_creates_missing_parent_dirs(tmp_path):

@@ -186,6 +186,13 @@ def test_every_head_maps_n_by_c_to_n_by_c_and_round_trips_through_config():
         assert head(z).shape == (5, 7)
         rebuilt = create_head(**head.config())
         torch.testing.assert_close(rebuilt.eval()(z), head.eval()(z))
+        # and with settings other than the defaults, which a config() that dropped them would lose; small
+        # logits too, where S-Tanh's steep eval form tanh(s z) has not saturated whatever s is
+        changed = {k: 1.7 * v + 0.3 for k, v in head.config().items() if k != "name"}
+        if changed:
+            other, wide = create_head(name, **changed).eval(), torch.cat([z, z / 1000])
+            assert not torch.allclose(other(wide), head(wide)), name  # the setting changes the function
+            torch.testing.assert_close(create_head(**other.config()).eval()(wide), other(wide))
     torch.testing.assert_close(create_head("identity")(z), z)
 
 

@@ -156,3 +156,16 @@ def test_under_torchrun_each_rank_starts_from_its_rows_of_the_global_start(start
         rows = inner_maximisation(model, x[rank::2], y[rank::2], attack, torch.Generator().manual_seed(5),
                                   process=Process(rank, 2, torch.device("cpu")))
         assert torch.equal(rows, whole[rank::2])
+
+
+def test_the_trades_target_is_scored_in_eval_mode_without_a_graph_and_the_steps_in_eval_mode_with_one() -> None:
+    # a training-mode model with dropout: the clean target must see eval mode (no dropout) and build no graph
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 8), nn.Dropout(0.5), nn.Linear(8, 3)).train()
+    seen = []
+    model.register_forward_hook(lambda module, inputs, output: seen.append((module.training, torch.is_grad_enabled())))
+    x = torch.rand(4, 3, 2, 2, generator=torch.Generator().manual_seed(1))
+    attack = InnerMax(eps=0.1, step_size=0.05, steps=2, loss="trades_kl", start="normal")
+    inner_maximisation(model, x, torch.tensor([0, 1, 2, 0]), attack, torch.Generator().manual_seed(0))
+    assert seen == [(False, False), (False, True), (False, True)]  # the clean pass, then one pass per step
+    assert model.training and all(m.training for m in model.modules())  # modes restored

@@ -121,6 +121,9 @@ def test_weights_and_models_that_do_not_fit_are_named_before_evaluating(zoo_dir,
     save_file(extra, str(tmp_path / "extra.safetensors"))
     with pytest.raises(ModelError, match="does not fit the submitted model: Unexpected key.s. in state_dict: \"x.weight\""):
         submit_module.submit(_submission(tmp_path), tmp_path / "extra.safetensors", arch="cnn2c2f", leaderboard_dir=out)
+    with pytest.raises(ModelError, match='does not fit the submitted model: Missing key.s. in state_dict: "features.0.weight"'
+                       '.*Unexpected key.s. in state_dict: "backbone.fc.bias"'):  # BLF-head weights, a plain arch
+        submit_module.submit(_submission(tmp_path), wrong, arch="cnn2c2f", leaderboard_dir=out)
     model_file = tmp_path / "double.py"
     model_file.write_text("import torch\nfrom robustbench_logits.models import create_model\n"
                           "model = create_model('cnn2c2f', num_classes=10, in_chans=1).double()\n")
@@ -131,7 +134,7 @@ def test_weights_and_models_that_do_not_fit_are_named_before_evaluating(zoo_dir,
         submit_module.submit(_submission(tmp_path), double, model_file=model_file, leaderboard_dir=out)
     with pytest.raises(WeightsError, match="does not exist"):
         submit_module.submit(_submission(tmp_path), tmp_path / "missing.safetensors", arch="cnn2c2f", leaderboard_dir=out)
-    assert wrong.is_file() and fake_benchmark == [] and not out.exists()
+    assert fake_benchmark == [] and not out.exists()
 
 
 def test_device_and_leaderboard_dir_are_checked_before_evaluating(zoo_dir, tmp_path, fake_benchmark):

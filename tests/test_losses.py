@@ -901,3 +901,11 @@ def test_unseeded_draws_come_from_the_global_generator() -> None:
     assert torch.equal(mix1[0], mix2[0]) and mix1[1][2] == mix2[1][2] and torch.equal(mix1[1][1], mix2[1][1])
     assert sorted(vh1[1][1].tolist()) == y.tolist() and torch.equal(vh1[0], vh2[0]) and torch.equal(vh1[1][2], vh2[1][2])
     assert torch.equal(noise1, noise2) and float((noise1 - x).abs().max()) <= 0.3 + 1e-6 and not torch.equal(noise1, x)
+    # the draws are the global generator's own: a generator seeded alike gives them, another seed does not
+    for draw in (lambda g: losses.uniform_noise(x, 0.3, g), lambda g: losses.mixup_batch(x, y, generator=g)[0],
+                 lambda g: losses.vh_mixup_batch(x, y, g)[0]):
+        torch.manual_seed(7)
+        global_draw = draw(None)
+        assert torch.equal(global_draw, draw(torch.Generator().manual_seed(7)))
+        torch.manual_seed(8)
+        assert not torch.equal(draw(None), global_draw)
