@@ -12,8 +12,11 @@ import pytest
 from robustbench_logits import _allocator
 from robustbench_logits._allocator import retain_freed_memory
 
-# Forward and backward of 4C3F at batch 128, twice untimed, then 5 times: the process's minor page faults
-# over those 5. Each side in a fresh process: the setting cannot be undone.
+# Forward and backward of 4C3F at batch 128, 5 times uncounted, then 10 times: the process's minor page faults
+# over those 10. Each side in a fresh process: the setting cannot be undone. Fault counts vary between
+# processes and machines (CI counted 13,810 over 5 steps with glibc's defaults where this machine counts
+# 40,000-67,000; with memory retained, 0-6,560 after 2 warm-up steps, at most 1,952 after 5), so the test
+# compares the two sides and holds the default side only to a floor any faulting allocator passes.
 _STEPS = """
 import json, resource, sys, torch
 from robustbench_logits._allocator import retain_freed_memory
@@ -22,10 +25,10 @@ torch.set_num_threads(1)
 applied = retain_freed_memory() if sys.argv[1] == "retain" else None
 model, x, y = create_model("cnn4c3f", 10, 1, img_size=28), torch.rand(128, 1, 28, 28), torch.randint(0, 10, (128,))
 step = lambda: torch.nn.functional.cross_entropy(model(x), y).backward()
-step()
-step()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(5):
+    step()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
     step()
 print(json.dumps({"applied": applied, "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before}))
 """
@@ -41,7 +44,7 @@ def test_retained_memory_is_not_faulted_in_again() -> None:
     default, retained = _faults("default"), _faults("retain")
     assert retained["applied"] is True
     activation_pages = 128 * 32 * 28 * 28 * 4 // 4096  # the first conv's output alone
-    assert default["faults"] >= 5 * activation_pages  # glibc's default: freed memory goes back, is faulted in again
+    assert default["faults"] >= 2 * activation_pages  # glibc's default: freed memory goes back, is faulted in again
     # blocks above 32 MiB (conv backward's unfold buffers) are still mapped and unmapped: not zero
     assert retained["faults"] < default["faults"] / 5
 
