@@ -27,6 +27,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from robustbench_logits._files import write_text as write_atomic
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -112,8 +114,6 @@ def _cpu_model() -> str:
 
 
 def machine(start_load: list[float], end_load: list[float], busy: list[str], seconds: float, mode: str) -> dict[str, Any]:
-    import torch
-
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO_DIR,
                             check=False).stdout.strip()
     return {

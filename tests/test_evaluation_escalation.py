@@ -92,7 +92,10 @@ def test_a_masked_model_is_escalated_to_what_a_straight_through_or_eot_attack_ge
     assert indicator in names, names
     rounds = result.escalation["rounds"]
     assert len(rounds) > 1 and result.escalation["converged"], rounds
-    if case != "randomised":  # noise of 0.1 hardly masks PGD-20; the others hide 20-80 points from it
+    # The others hide 20-80 points from PGD-20. Input noise does not, at any sigma tried (session 21, 64 examples):
+    # PGD-20's worst case is already 12.5 / 10.9 / 3.1 % at sigma 0.1 / 0.2 / 0.3 and EOT changes none of them (a
+    # randomised model's single-draw verdicts err low, not high); the EOT reference bounds this case instead.
+    if case != "randomised":
         assert result.worst_case["before_escalation"] > result.worst_case_acc + 0.1
     _within_noise(result, _reference(masked, reference_attack, x, y))
     # the curve: cumulative cost never decreases, accuracy never rises
