@@ -183,7 +183,7 @@ PLANS = [
     _pgd10_flagship("", "cnn4c3f.lma_at_mnist", "lma-at"),
     _pgd10_flagship("_pgd10", "cnn4c3f.pgd_at_pgd10_mnist", "pgd-at"),
     _pgd10_flagship("_pgd10", "cnn4c3f.trades_pgd10_mnist", "trades"),
-    # not trained yet (~2.5 core-hours): with it, all four methods of issue 11 item 2 meet in the PGD-10 group
+    # with it (session 21), all four methods of issue 11 item 2 meet in the PGD-10 group
     _pgd10_flagship("_pgd10", "cnn4c3f.blf_at_pgd10_mnist", "blf-at"),
     # issue 11 item 3: the two baselines on Fashion-MNIST 4C3F at its zoo eps (0.1), on the same budget
     _flagship("cnn4c3f.pgd_at_fashion_mnist", "pgd-at", "fashion_mnist"),

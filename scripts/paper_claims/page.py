@@ -83,10 +83,10 @@ def _equal_budget() -> list[str]:
             "Not a claim of one paper but the question the seed papers' AT comparisons raise: does BLF (Kanai et al.) or "
             "LMA (LMA-AT) add robustness over the PGD-AT and TRADES baselines when all get the same compute? Derived "
             "from the zoo's records (`robustbench_logits.leaderboard.equal_budget`), not from this script's steps. "
-            "BLF+AT meets the baselines in the PGD-5 group and LMA-AT in the PGD-10 group, each against both baselines "
-            "trained on that group's budget: LMA-AT trained with PGD-5 learnt to resist large sign steps only "
+            "The four methods meet in the PGD-10 group (16 epochs of PGD-10); the PGD-5 group (30 epochs of PGD-5) has "
+            "the two baselines and BLF+AT: LMA-AT trained with PGD-5 learnt to resist large sign steps only "
             "(AutoAttack 6.9 %, not shipped; docs/training.md), which is why the PGD-5 group's budget text still names "
-            "it. A BLF+AT model on the PGD-10 plan would put all four in one table; it is not trained.\n"]
+            "it.\n"]
     if not groups:
         return body + ["No two shipped models share a fixed-length budget yet.\n"]
     return body + [render_template("_equal_budget.md.j2", group=g) for g in groups]
